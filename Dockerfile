@@ -1,0 +1,23 @@
+# One image for web, worker and beat; docker-compose.yml picks the command.
+FROM python:3.12-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    UV_PROJECT_ENVIRONMENT=/opt/venv \
+    PATH=/opt/venv/bin:$PATH
+
+RUN pip install --no-cache-dir uv
+WORKDIR /app
+
+COPY pyproject.toml uv.lock ./
+RUN uv sync --frozen --no-dev --no-install-project
+
+COPY . .
+RUN pybabel compile --domain django --directory locale \
+ && DEBUG=false SECRET_KEY=build-only ALLOWED_HOSTS=localhost python manage.py collectstatic --noinput
+
+RUN useradd --create-home --uid 1000 skypemgr && mkdir -p /app/.data && chown -R skypemgr /app/.data
+USER skypemgr
+
+EXPOSE 8000
+CMD ["gunicorn", "skypemgr.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MembersConfig(AppConfig):
+    """Lists, invitations, the directory and member details (see the members issue)."""
+
+    name = "members"
+    verbose_name = _("Members")

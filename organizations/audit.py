@@ -1,0 +1,30 @@
+"""Writing the audit trail. Services call `audit_record` inside their own transaction."""
+
+from typing import Any
+
+from django.db import models
+
+from organizations.models import AuditEvent, Member, Organization
+
+
+def audit_record(
+    *,
+    organization: Organization,
+    actor: Member | None,
+    verb: str,
+    target: models.Model | None = None,
+    data: dict[str, Any] | None = None,
+    ip_address: str | None = None,
+) -> AuditEvent:
+    """Append one event. `verb` reads like `member.role_changed`; `data` holds the details."""
+    return AuditEvent.objects.create(
+        organization=organization,
+        actor=actor,
+        actor_label=str(actor) if actor else "",
+        verb=verb,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        target_label=str(target)[:200] if target is not None else "",
+        data=data or {},
+        ip_address=ip_address,
+    )

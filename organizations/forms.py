@@ -1,0 +1,42 @@
+"""Forms for creating an organization and changing its settings."""
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+
+from organizations.models import TIME_ZONE_CHOICES
+from organizations.services import NAME_MAX_LENGTH
+
+
+class OrganizationForm(forms.Form):
+    name = forms.CharField(
+        label=_("Company name"),
+        max_length=NAME_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+        error_messages={"required": _("Enter the company name.")},
+    )
+    country = forms.ChoiceField(label=_("Country"))
+    currency = forms.ChoiceField(
+        label=_("Currency"),
+        choices=settings.CURRENCY_CHOICES,
+        help_text=_(
+            "Credit is bought and spent in this currency. It cannot change once money has moved."
+        ),
+    )
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        choices=TIME_ZONE_CHOICES,
+        help_text=_("Months and days in reports start at midnight in this time zone."),
+    )
+
+    def __init__(self, *args, currency_locked: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Country names follow the language of the request.
+        self.fields["country"].choices = [("", "---------"), *countries]
+        if currency_locked:
+            currency = self.fields["currency"]
+            currency.disabled = True
+            currency.help_text = _(
+                "The currency is fixed now that money has moved in this organization."
+            )

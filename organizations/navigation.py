@@ -1,0 +1,53 @@
+"""The sections of an organization, in menu order, with the lowest role that sees each.
+
+A section whose page does not exist yet (its issue has not landed) is left out of the menu.
+"""
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from organizations.roles import ROLE_MATRIX, Role
+
+
+@dataclass(frozen=True)
+class Section:
+    label: str | Promise
+    url_name: str
+    # Pages under this prefix highlight the section.
+    prefix: str
+
+
+SECTIONS = (
+    Section(_("Home"), "organizations:home", ""),
+    Section(_("Members"), "members:member-list", "members/"),
+    Section(_("Credit"), "credit:overview", "credit/"),
+    Section(_("Features"), "subscriptions:overview", "features/"),
+    Section(_("Reports"), "dashboard:overview", "reports/"),
+    Section(_("Settings"), "organizations:settings", "settings/"),
+    Section(_("My account"), "organizations:my-account", "me/"),
+)
+
+
+def sections_for(request) -> list[dict]:
+    member, organization = request.member, request.org
+    base = reverse("organizations:home", kwargs={"org_slug": organization.slug})
+    current = request.path[len(base) :] if request.path.startswith(base) else None
+    items = []
+    for section in SECTIONS:
+        access = ROLE_MATRIX.get(section.url_name)
+        if access is None or not access.allows(Role(member.role), "GET"):
+            continue
+        if section.url_name == "organizations:home" and member.role == Role.MEMBER:
+            continue
+        try:
+            url = reverse(section.url_name, kwargs={"org_slug": organization.slug})
+        except NoReverseMatch:
+            continue
+        active = current is not None and (
+            current.startswith(section.prefix) if section.prefix else current == ""
+        )
+        items.append({"label": section.label, "url": url, "active": active})
+    return items

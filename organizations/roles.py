@@ -1,0 +1,59 @@
+"""Roles inside an organization, and the one table that says who may open which page.
+
+Roles are ordered: owner > admin > finance > member. Every view under /o/<slug>/ has an entry
+in ROLE_MATRIX, keyed by its URL name; a view without an entry cannot be mounted (see
+organizations.tenancy). `read` applies to GET/HEAD/OPTIONS, `write` to every other method;
+`None` means nobody.
+"""
+
+from dataclasses import dataclass
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    ADMIN = "admin", _("Admin")
+    FINANCE = "finance", _("Finance")
+    MEMBER = "member", _("Member")
+
+    @property
+    def rank(self) -> int:
+        return _RANKS[self]
+
+    def at_least(self, other: "Role") -> bool:
+        return self.rank >= Role(other).rank
+
+
+_RANKS = {Role.MEMBER: 0, Role.FINANCE: 1, Role.ADMIN: 2, Role.OWNER: 3}
+
+STAFF_ROLES = (Role.OWNER, Role.ADMIN, Role.FINANCE)
+
+
+@dataclass(frozen=True)
+class Access:
+    """The lowest role that may read (safe methods) and write (the rest)."""
+
+    read: Role | None
+    write: Role | None = None
+
+    def required_for(self, method: str) -> Role | None:
+        return self.read if method in ("GET", "HEAD", "OPTIONS") else self.write
+
+    def allows(self, role: Role, method: str) -> bool:
+        required = self.required_for(method)
+        return required is not None and Role(role).at_least(required)
+
+
+def same(role: Role) -> Access:
+    return Access(read=role, write=role)
+
+
+ROLE_MATRIX: dict[str, Access] = {
+    # Home dispatches: staff see the dashboard, employees are sent to their own page.
+    "organizations:home": same(Role.MEMBER),
+    "organizations:my-account": same(Role.MEMBER),
+    "organizations:settings": same(Role.ADMIN),
+    "organizations:audit-log": Access(read=Role.ADMIN),
+}

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from outbox import views
+
+app_name = "outbox"
+urlpatterns = [
+    path("", views.outbox_list, name="message-list"),
+    path("<int:pk>/html/", views.outbox_html, name="message-html"),
+]

@@ -1,0 +1,33 @@
+"""The development outbox: every email and SMS sent, newest first (only with DEV_OUTBOX on)."""
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+
+from outbox.models import OutboundMessage
+
+
+def _require_dev_outbox() -> None:
+    if not settings.DEV_OUTBOX:
+        raise Http404
+
+
+def outbox_list(request: HttpRequest) -> HttpResponse:
+    _require_dev_outbox()
+    messages = OutboundMessage.objects.order_by("-created_at", "-id")
+    channel = request.GET.get("channel")
+    if channel in OutboundMessage.Channel.values:
+        messages = messages.filter(channel=channel)
+    page = Paginator(messages, 25).get_page(request.GET.get("page"))
+    return render(request, "outbox/outbox_list.html", {"page": page, "channel": channel or ""})
+
+
+@xframe_options_sameorigin
+def outbox_html(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_dev_outbox()
+    message = get_object_or_404(OutboundMessage, pk=pk, channel=OutboundMessage.Channel.EMAIL)
+    if not message.html:
+        raise Http404
+    return HttpResponse(message.html)

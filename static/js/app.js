@@ -1,0 +1,71 @@
+/*
+ * SkypeMgr's own script, small on purpose: every page works without it.
+ *
+ * - `data-confirm="Question?"` on a form, on a submit button or on a link asks before going on.
+ * - When an htmx request fails, say so in the page instead of failing silently.
+ *
+ * htmx itself is configured by <meta name="htmx-config"> in base.html, read when it loads.
+ */
+(function () {
+  "use strict";
+
+  function confirmed(element) {
+    var question = element && element.getAttribute("data-confirm");
+    return !question || window.confirm(question);
+  }
+
+  document.addEventListener(
+    "submit",
+    function (event) {
+      var form = event.target;
+      if (!confirmed(event.submitter) || !confirmed(form)) {
+        event.preventDefault();
+        event.stopImmediatePropagation();
+      }
+    },
+    true
+  );
+
+  document.addEventListener(
+    "click",
+    function (event) {
+      var link = event.target.closest && event.target.closest("a[data-confirm]");
+      if (link && !confirmed(link)) {
+        event.preventDefault();
+        event.stopImmediatePropagation();
+      }
+    },
+    true
+  );
+
+  function showError(text) {
+    var region = document.getElementById("messages");
+    // One notice is enough, even when a polling request keeps failing.
+    if (!region || region.querySelector("[data-client-error]")) {
+      return;
+    }
+    var alert = document.createElement("div");
+    alert.setAttribute("data-client-error", "");
+    alert.className = "alert alert-danger alert-dismissible fade show";
+    alert.setAttribute("role", "alert");
+    alert.textContent = text;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "btn-close";
+    close.setAttribute("data-bs-dismiss", "alert");
+    close.setAttribute("aria-label", region.getAttribute("data-close-label") || "Close");
+    alert.appendChild(close);
+    region.appendChild(alert);
+  }
+
+  function htmxFailed() {
+    var region = document.getElementById("messages");
+    showError(
+      (region && region.getAttribute("data-htmx-error")) ||
+        "Something went wrong. Please reload the page."
+    );
+  }
+
+  document.addEventListener("htmx:responseError", htmxFailed);
+  document.addEventListener("htmx:sendError", htmxFailed);
+})();

@@ -1,0 +1,96 @@
+"""Fixtures named after the people and places of the tests."""
+
+import pytest
+from django.test import Client
+
+from organizations.roles import Role
+from skypemgr import celery_app, sms
+from tests.factories import MemberFactory, OrganizationFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Password hashing is slow on purpose; tests need it to work, not to resist attack."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _eager_tasks():
+    """Run Celery tasks inline (after commit) unless a test starts a real worker."""
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def sms_outbox(settings):
+    settings.SMS_BACKEND = "locmem"
+    sms.outbox.clear()
+    yield sms.outbox
+    sms.outbox.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """allauth's rate limits live in the cache (Redis): start every test with none spent."""
+    from django.core.cache import cache
+
+    # Only our prefixed keys: FLUSHDB would also drop the Celery broker's queues.
+    cache.delete_pattern("*")
+
+
+@pytest.fixture
+def org(db):
+    return OrganizationFactory(name="Acme SARL", slug="acme-sarl")
+
+
+@pytest.fixture
+def other_org(db):
+    return OrganizationFactory(name="Globex GmbH", slug="globex", country="DE")
+
+
+def _member(organization, role):
+    return MemberFactory(organization=organization, role=role)
+
+
+@pytest.fixture
+def owner(org):
+    return _member(org, Role.OWNER)
+
+
+@pytest.fixture
+def admin(org):
+    return _member(org, Role.ADMIN)
+
+
+@pytest.fixture
+def finance(org):
+    return _member(org, Role.FINANCE)
+
+
+@pytest.fixture
+def employee(org):
+    return _member(org, Role.MEMBER)
+
+
+@pytest.fixture
+def outsider(other_org):
+    """The owner of another organization."""
+    return _member(other_org, Role.OWNER)
+
+
+@pytest.fixture
+def login():
+    def _login(member_or_user) -> Client:
+        user = getattr(member_or_user, "user", member_or_user)
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()

@@ -1,0 +1,39 @@
+"""The verification email leaves through the worker, and only after the signup commits."""
+
+import time
+
+import pytest
+from django.core import mail
+from django.db import transaction
+
+from outbox.models import OutboundMessage
+from tests.factories import PASSWORD
+
+
+def wait_for(condition, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_verification_email_is_sent_by_the_worker_after_commit(celery_worker_thread, client):
+    with transaction.atomic():
+        response = client.post(
+            "/accounts/signup/?via=email",
+            {"via": "email", "email": "ana@example.com", "password1": PASSWORD, "password2": PASSWORD},
+        )
+        assert response.status_code == 302
+        # The worker is running and idle, and the message exists only in this transaction.
+        assert not wait_for(lambda: mail.outbox, timeout=2.0)
+        assert OutboundMessage.objects.get().status == "queued"
+
+    assert wait_for(lambda: len(mail.outbox) == 1)
+    assert mail.outbox[0].to == ["ana@example.com"]
+    assert wait_for(lambda: OutboundMessage.objects.get().status == "sent")
+    time.sleep(1)
+    assert len(mail.outbox) == 1, "sent once"

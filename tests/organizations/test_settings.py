@@ -1,0 +1,103 @@
+"""Owners and admins edit the organization; the currency freezes once money moved."""
+
+import pytest
+from django.db import InternalError, transaction
+from django.utils import timezone
+
+from organizations.models import AuditEvent, Organization
+from organizations.services import organization_update
+from skypemgr.errors import ApplicationError
+
+CHANGES = {"name": "Acme Group", "country": "BE", "currency": "EUR", "time_zone": "Europe/Brussels"}
+
+
+def url(org):
+    return f"/o/{org.slug}/settings/"
+
+
+@pytest.mark.parametrize("who", ["owner", "admin"])
+def test_owner_and_admin_change_settings(who, org, owner, admin, login):
+    member = {"owner": owner, "admin": admin}[who]
+    response = login(member).post(url(org), CHANGES)
+    assert response.status_code == 302
+    org.refresh_from_db()
+    assert (org.name, org.country.code, org.time_zone) == (
+        "Acme Group",
+        "BE",
+        "Europe/Brussels",
+    )
+    assert org.slug == "acme-sarl"
+    event = AuditEvent.objects.for_org(org).get(verb="organization.updated")
+    assert event.actor == member
+    assert event.data["name"] == {"from": "Acme SARL", "to": "Acme Group"}
+
+
+def test_finance_cannot_change_settings(org, finance, login):
+    response = login(finance).post(url(org), CHANGES)
+    assert response.status_code == 403
+    org.refresh_from_db()
+    assert org.name == "Acme SARL"
+
+
+def test_currency_changes_until_money_moves(org, owner, login):
+    login(owner).post(url(org), {**CHANGES, "currency": "CHF"})
+    org.refresh_from_db()
+    assert org.currency == "CHF"
+
+
+def test_currency_is_fixed_once_money_moved(org, owner, login):
+    Organization.objects.filter(pk=org.pk).update(currency_locked_at=timezone.now())
+    org.refresh_from_db()
+    page = login(owner).get(url(org)).content.decode()
+    assert "The currency is fixed now that money has moved" in page
+    response = login(owner).post(url(org), {**CHANGES, "currency": "USD"})
+    assert response.status_code == 302
+    org.refresh_from_db()
+    assert (org.currency, org.name) == ("EUR", "Acme Group")
+    with pytest.raises(ApplicationError, match="currency is fixed"):
+        organization_update(organization=org, actor=owner, **{**CHANGES, "currency": "USD"})
+
+
+def test_bad_settings_change_nothing(org, owner, login):
+    response = login(owner).post(url(org), {**CHANGES, "name": "", "time_zone": "Nowhere"})
+    assert response.status_code == 200
+    assert "Enter the company name." in response.content.decode()
+    org.refresh_from_db()
+    assert org.name == "Acme SARL"
+    assert not AuditEvent.objects.for_org(org).exists()
+
+
+def test_unchanged_settings_write_no_event(org, owner):
+    organization_update(
+        organization=org,
+        actor=owner,
+        name=org.name,
+        country="FR",
+        time_zone=org.time_zone,
+        currency=org.currency,
+    )
+    assert not AuditEvent.objects.for_org(org).exists()
+
+
+def test_audit_events_cannot_be_rewritten(org, owner):
+    organization_update(organization=org, actor=owner, **CHANGES)
+    event = AuditEvent.objects.for_org(org).get()
+    with pytest.raises(InternalError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.for_org(org).filter(pk=event.pk).update(verb="nothing.happened")
+
+
+def test_audit_log_lists_events_and_filters(org, owner, login):
+    organization_update(organization=org, actor=owner, **CHANGES)
+    row = 'title="organization.updated">changed the organization&#x27;s settings'
+    page = login(owner).get(f"/o/{org.slug}/settings/audit/").content.decode()
+    assert row in page
+    filtered = login(owner).get(f"/o/{org.slug}/settings/audit/?verb=member.joined")
+    assert row not in filtered.content.decode()
+    unknown = login(owner).get(f"/o/{org.slug}/settings/audit/?verb=<script>")
+    assert row in unknown.content.decode()
+
+
+def test_deleting_an_organization_takes_its_trail_along(org, owner):
+    organization_update(organization=org, actor=owner, **CHANGES)
+    org.delete()
+    assert not Organization.objects.filter(pk=org.pk).exists()
