@@ -37,7 +37,7 @@ lint: setup
 
 checks: setup
 	$(PRODUCTION_ENV) $(PY) manage.py check --deploy --fail-level WARNING
-	$(LAUNCH) exec -- $(PY) manage.py makemigrations --check --dry-run
+	DEBUG=true $(LAUNCH) exec -- $(PY) manage.py makemigrations --check --dry-run
 
 pytest: setup
 	$(LAUNCH) exec -- $(PY) -m pytest $(PYTEST_ARGS)

@@ -1,7 +1,7 @@
 """Run every benchmark module (bench/bench_*.py) against a throwaway test database.
 
-    python -m bench              # all
-    python -m bench tenancy      # those whose name contains "tenancy"
+python -m bench              # all
+python -m bench tenancy      # those whose name contains "tenancy"
 """
 
 import importlib

@@ -18,10 +18,8 @@ def run() -> None:
     from organizations.models import Member
 
     actor = Member.objects.for_org(organization).get(user=owner)
-    for number in range(200):
-        member_add(
-            organization=organization, actor=actor, user=UserFactory(), role=Role.MEMBER
-        )
+    for _ in range(200):
+        member_add(organization=organization, actor=actor, user=UserFactory(), role=Role.MEMBER)
     client = Client()
     client.force_login(owner)
     page = f"/o/{organization.slug}/me/"

@@ -126,7 +126,9 @@ def audit_log(request):
         verb = ""
     events = selectors.audit_events_for_org(request.org, verb=verb)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
-    verb_choices = sorted(((code, str(label)) for code, label in AUDIT_VERBS.items()), key=lambda c: c[1])
+    verb_choices = sorted(
+        ((code, str(label)) for code, label in AUDIT_VERBS.items()), key=lambda c: c[1]
+    )
     return render(
         request,
         "organizations/audit_log.html",

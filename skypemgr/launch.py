@@ -107,6 +107,15 @@ def services(stack: ExitStack, *, prefer_local: bool) -> dict[str, str]:
     return env
 
 
+def child_environment(**extra: str) -> dict[str, str]:
+    env = {**os.environ, **extra}
+    # Importing this package set the default settings module in our environment (celery.py);
+    # children pick their own default (pytest: the test settings), so it is not passed on.
+    if env.get("DJANGO_SETTINGS_MODULE") == "skypemgr.settings":
+        del env["DJANGO_SETTINGS_MODULE"]
+    return env
+
+
 def manage(*args: str, env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
 
@@ -145,7 +154,7 @@ class Processes:
 def run(args: argparse.Namespace) -> int:
     port = int(os.environ.get("PORT", "8000"))
     with ExitStack() as stack:
-        env = {**os.environ, "DEBUG": os.environ.get("DEBUG", "true")}
+        env = child_environment(DEBUG=os.environ.get("DEBUG", "true"))
         env.update(services(stack, prefer_local=False))
         manage("migrate", "--noinput", env=env)
         manage("demo_data", env=env)
@@ -181,7 +190,7 @@ def execute(args: argparse.Namespace) -> int:
         log("exec needs a command")
         return 2
     with ExitStack() as stack:
-        env = {**os.environ, **services(stack, prefer_local=True)}
+        env = child_environment(**services(stack, prefer_local=True))
         try:
             return subprocess.run(command, cwd=BASE_DIR, env=env).returncode
         except KeyboardInterrupt:

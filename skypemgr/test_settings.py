@@ -15,4 +15,4 @@ os.environ.setdefault("SMS_BACKEND", "locmem")
 # Playwright's sync API runs an event loop in the test thread; the ORM calls around it are safe.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-from skypemgr.settings import *  # noqa: E402, F403
+from skypemgr.settings import *  # noqa: F403

@@ -31,10 +31,14 @@ def test_signup_by_email_then_verify_then_create_an_organization(
         response = signup(client, email="Ana.Lopez@Example.com", name="Ana Lopez")
     assert response.status_code == 302
     user = User.objects.get()
-    assert (user.email, user.first_name, user.last_name) == ("ana.lopez@example.com", "Ana", "Lopez")
+    assert (user.email, user.first_name, user.last_name) == (
+        "ana.lopez@example.com",
+        "Ana",
+        "Lopez",
+    )
     assert not user.has_verified_contact()
     # Signed in, but not yet allowed to create an organization.
-    assert "name=\"name\"" not in client.get("/orgs/new/").content.decode()
+    assert 'name="name"' not in client.get("/orgs/new/").content.decode()
 
     message = OutboundMessage.objects.get()
     assert (message.channel, message.to, message.status) == ("email", user.email, "sent")
@@ -137,10 +141,15 @@ def test_password_reset_sends_a_link(client, django_capture_on_commit_callbacks)
     link = LINK.search(mail.outbox[0].body).group(0)
     follow = client.get(link, follow=True)
     assert follow.status_code == 200
-    client.post(follow.redirect_chain[-1][0], {"password1": "n3w-Passw0rd!", "password2": "n3w-Passw0rd!"})
-    assert client.post(
-        "/accounts/login/", {"login": "forgetful", "password": "n3w-Passw0rd!"}
-    ).status_code == 302
+    client.post(
+        follow.redirect_chain[-1][0], {"password1": "n3w-Passw0rd!", "password2": "n3w-Passw0rd!"}
+    )
+    assert (
+        client.post(
+            "/accounts/login/", {"login": "forgetful", "password": "n3w-Passw0rd!"}
+        ).status_code
+        == 302
+    )
 
 
 def current_totp(secret: str) -> str:

@@ -32,5 +32,7 @@ def browser_context_args(browser_context_args):
 def console_errors(page):
     """Console errors, such as CSP violations, collected while the test runs."""
     errors = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
     return errors

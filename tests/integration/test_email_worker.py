@@ -25,7 +25,12 @@ def test_verification_email_is_sent_by_the_worker_after_commit(celery_worker_thr
     with transaction.atomic():
         response = client.post(
             "/accounts/signup/?via=email",
-            {"via": "email", "email": "ana@example.com", "password1": PASSWORD, "password2": PASSWORD},
+            {
+                "via": "email",
+                "email": "ana@example.com",
+                "password1": PASSWORD,
+                "password2": PASSWORD,
+            },
         )
         assert response.status_code == 302
         # The worker is running and idle, and the message exists only in this transaction.

@@ -138,7 +138,7 @@ def test_make_run_serves_everything_and_stops_cleanly():
     finally:
         code = first.ctrl_c()
     assert code == 0, first.output()
-    gone, alive = psutil.wait_procs(children, timeout=30)
+    _gone, alive = psutil.wait_procs(children, timeout=30)
     assert alive == [], [process.cmdline() for process in alive]
     assert embedded_postgres(data_dir) == []
     assert not port_answers(redis_port)

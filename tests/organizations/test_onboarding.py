@@ -38,7 +38,7 @@ def test_unverified_user_cannot_create_an_organization(login):
     user = UserFactory(verified=False)
     page = login(user).get(CREATE_URL)
     assert page.status_code == 200
-    assert "name=\"name\"" not in page.content.decode()
+    assert 'name="name"' not in page.content.decode()
     response = login(user).post(CREATE_URL, VALID)
     assert response.status_code == 200
     assert not Organization.objects.exists()

@@ -18,7 +18,9 @@ from outbox.services import (
 @pytest.mark.django_db
 def test_email_is_sent_after_commit_and_only_once(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        message = message_queue_email(to="ana@example.com", subject="Hello", body="Hi", html="<p>Hi</p>")
+        message = message_queue_email(
+            to="ana@example.com", subject="Hello", body="Hi", html="<p>Hi</p>"
+        )
         assert mail.outbox == []
     assert len(callbacks) == 1
     callbacks[0]()

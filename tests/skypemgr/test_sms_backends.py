@@ -31,7 +31,11 @@ class FakeTwilio:
                 if fake.reply_status == 201:
                     body = {"sid": f"SM{len(fake.requests):032d}", "status": "queued"}
                 else:
-                    body = {"code": 21211, "message": "The 'To' number is not valid.", "status": fake.reply_status}
+                    body = {
+                        "code": 21211,
+                        "message": "The 'To' number is not valid.",
+                        "status": fake.reply_status,
+                    }
                 payload = json.dumps(body).encode()
                 self.send_response(fake.reply_status)
                 self.send_header("Content-Type", "application/json")
