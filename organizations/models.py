@@ -161,7 +161,7 @@ AUDIT_VERBS: dict[str, str] = {
     "organization.created": _("created the organization"),
     "organization.updated": _("changed the organization's settings"),
     "member.joined": _("joined the organization"),
-    "member.added": _("added a member"),
+    "member.added": _("added member"),
 }
 
 

@@ -121,22 +121,33 @@ def manage(*args: str, env: dict[str, str]) -> None:
 
 
 class Processes:
-    """Children that run together and stop together."""
+    """Children that run together and stop together.
+
+    Ctrl-C in a terminal sends SIGINT to every process of the foreground group at once, so the
+    children may exit before we hear of it; a stop request therefore wins over a child's exit.
+    """
 
     def __init__(self, env: dict[str, str]):
         self.env = env
         self.children: dict[str, subprocess.Popen] = {}
+        self.stop_requested = False
+
+    def request_stop(self, signum, frame) -> None:
+        self.stop_requested = True
 
     def start(self, name: str, command: list[str]) -> None:
         self.children[name] = subprocess.Popen(command, cwd=BASE_DIR, env=self.env)
 
-    def wait_any(self) -> tuple[str, int]:
-        while True:
+    def wait(self) -> tuple[str, int] | None:
+        """Block until a stop is requested (None) or a child exits on its own (its name, code)."""
+        while not self.stop_requested:
             for name, child in self.children.items():
                 code = child.poll()
                 if code is not None:
-                    return name, code
-            time.sleep(0.5)
+                    time.sleep(0.5)  # a Ctrl-C may be on its way to us too
+                    return None if self.stop_requested else (name, code)
+            time.sleep(0.2)
+        return None
 
     def stop(self) -> None:
         for child in self.children.values():
@@ -160,6 +171,8 @@ def run(args: argparse.Namespace) -> int:
         manage("demo_data", env=env)
         processes = Processes(env)
         stack.callback(processes.stop)
+        signal.signal(signal.SIGINT, processes.request_stop)
+        signal.signal(signal.SIGTERM, processes.request_stop)
         celery = [sys.executable, "-m", "celery", "-A", "skypemgr"]
         queue = env.get("CELERY_QUEUE", "skypemgr")
         processes.start(
@@ -175,11 +188,11 @@ def run(args: argparse.Namespace) -> int:
         log("demo logins (password demo-pass-2026): owner@demo.example, finance@demo.example,")
         log("  employee@demo.example; every email and SMS sent is at /dev/outbox/")
         log("press Ctrl-C to stop everything")
-        try:
-            name, code = processes.wait_any()
-        except KeyboardInterrupt:
+        exited = processes.wait()
+        if exited is None:
             log("stopping…")
             return 0
+        name, code = exited
         log(f"{name} exited with status {code}; stopping the rest")
         return code or 1
 
@@ -205,7 +218,10 @@ def main() -> int:
     exec_parser.add_argument("command", nargs=argparse.REMAINDER)
     exec_parser.set_defaults(handler=execute)
     args = parser.parse_args()
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:  # Ctrl-C while setting up; the ExitStack stopped the services
+        return 130
 
 
 if __name__ == "__main__":
