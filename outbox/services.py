@@ -7,7 +7,6 @@ twice.
 """
 
 import smtplib
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -23,12 +22,6 @@ STUCK_AFTER = timedelta(minutes=10)
 
 class TransientDeliveryError(Exception):
     """Sending failed for a reason that may pass (network, provider overload): retry."""
-
-
-@dataclass(frozen=True)
-class _Failure:
-    reason: str
-    permanent: bool
 
 
 def message_queue_email(
@@ -90,11 +83,11 @@ def message_deliver(*, message_id: int) -> OutboundMessage | None:
         try:
             message.provider_id = _send(message)
         except _DeliveryFailed as failed:
-            message.error = failed.failure.reason
-            if failed.failure.permanent:
+            message.error = failed.reason
+            if failed.permanent:
                 message.status = OutboundMessage.Status.FAILED
             message.save(update_fields=["attempts", "error", "status"])
-            retry = not failed.failure.permanent
+            retry = not failed.permanent
         else:
             message.status = OutboundMessage.Status.SENT
             message.sent_at = timezone.now()
@@ -136,9 +129,10 @@ def message_redispatch_stuck() -> list[int]:
 
 
 class _DeliveryFailed(Exception):
-    def __init__(self, failure: _Failure):
-        super().__init__(failure.reason)
-        self.failure = failure
+    def __init__(self, reason: str, *, permanent: bool):
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
 
 
 def _send(message: OutboundMessage) -> str:
@@ -146,7 +140,7 @@ def _send(message: OutboundMessage) -> str:
         try:
             return sms.send_sms(message.to, message.body)
         except sms.SmsError as error:
-            raise _DeliveryFailed(_Failure(str(error), error.permanent)) from error
+            raise _DeliveryFailed(str(error), permanent=error.permanent) from error
     message_id = make_msgid(idstring=message.key, domain="skypemgr")
     email = EmailMultiAlternatives(
         subject=message.subject,
@@ -160,7 +154,7 @@ def _send(message: OutboundMessage) -> str:
     try:
         email.send()
     except smtplib.SMTPRecipientsRefused as error:
-        raise _DeliveryFailed(_Failure(f"Address refused: {error.recipients}", True)) from error
+        raise _DeliveryFailed(f"Address refused: {error.recipients}", permanent=True) from error
     except (smtplib.SMTPException, OSError) as error:
-        raise _DeliveryFailed(_Failure(f"{type(error).__name__}: {error}", False)) from error
+        raise _DeliveryFailed(f"{type(error).__name__}: {error}", permanent=False) from error
     return message_id

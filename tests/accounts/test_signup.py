@@ -183,3 +183,31 @@ def test_totp_two_factor_with_recovery_codes(client):
     client.post("/accounts/login/", {"login": "careful", "password": PASSWORD})
     client.post("/accounts/2fa/authenticate/", {"code": recovery_code})
     assert client.get("/orgs/new/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_emails_and_sms_speak_the_signup_language(
+    client, sms_outbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/accounts/signup/?via=email",
+            {
+                "via": "email",
+                "email": "lea@example.fr",
+                "password1": PASSWORD,
+                "password2": PASSWORD,
+            },
+            HTTP_ACCEPT_LANGUAGE="fr",
+        )
+    assert mail.outbox[0].subject == "[SkypeMgr] Activez votre compte"
+    assert "Confirmer mon adresse e-mail" in mail.outbox[0].alternatives[0].content
+    assert User.objects.get().language == "fr"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        type(client)().post(
+            "/accounts/signup/?via=phone",
+            {"via": "phone", "phone": "+33611111111", "password1": PASSWORD, "password2": PASSWORD},
+            HTTP_ACCEPT_LANGUAGE="fr",
+        )
+    assert sms_outbox[0].body.startswith("Votre code de vérification SkypeMgr est ")
