@@ -7,6 +7,7 @@ Every row that belongs to an organization derives from TenantModel: it carries a
 import zoneinfo
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
@@ -38,6 +39,13 @@ class Organization(models.Model):
     currency_locked_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Platform staff set this after checking the company; it raises purchase limits.
     verified = models.BooleanField(_("verified by platform staff"), default=False)
+    invitation_expiry_days = models.PositiveSmallIntegerField(
+        _("invitations expire after (days)"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+    )
+    # Set by platform staff; it keeps a compromised or abusive account from mass-mailing.
+    invitation_daily_limit = models.PositiveIntegerField(_("invitations per day"), default=5000)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -27,7 +27,7 @@ SECTIONS = (
     Section(_("Features"), "subscriptions:overview", "features/"),
     Section(_("Reports"), "dashboard:overview", "reports/"),
     Section(_("Settings"), "organizations:settings", "settings/"),
-    Section(_("My account"), "organizations:my-account", "me/"),
+    Section(_("My account"), "dashboard:my-account", "me/"),
 )
 
 

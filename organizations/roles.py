@@ -41,6 +41,10 @@ class Access:
     def required_for(self, method: str) -> Role | None:
         return self.read if method in ("GET", "HEAD", "OPTIONS") else self.write
 
+    def allowed_methods(self) -> list[str]:
+        methods = ["GET", "HEAD", "OPTIONS"] if self.read is not None else []
+        return methods + (["POST"] if self.write is not None else [])
+
     def allows(self, role: Role, method: str) -> bool:
         required = self.required_for(method)
         return required is not None and Role(role).at_least(required)
@@ -53,7 +57,28 @@ def same(role: Role) -> Access:
 ROLE_MATRIX: dict[str, Access] = {
     # Home dispatches: staff see the dashboard, employees are sent to their own page.
     "organizations:home": same(Role.MEMBER),
-    "organizations:my-account": same(Role.MEMBER),
+    "dashboard:my-account": same(Role.MEMBER),
+    "dashboard:leave": same(Role.MEMBER),
     "organizations:settings": same(Role.ADMIN),
     "organizations:audit-log": Access(read=Role.ADMIN),
+    # Members: finance reads the directory, details and lists; admins manage.
+    "members:member-list": Access(read=Role.FINANCE, write=Role.ADMIN),
+    "members:member-bulk": same(Role.ADMIN),
+    "members:member-detail": Access(read=Role.FINANCE, write=Role.ADMIN),
+    "members:member-role": same(Role.ADMIN),
+    "members:member-status": same(Role.ADMIN),
+    "members:member-lists": same(Role.ADMIN),
+    "members:invite": same(Role.ADMIN),
+    "members:invitation-list": same(Role.ADMIN),
+    "members:invitation-rows": Access(read=Role.ADMIN),
+    "members:invitation-bulk-revoke": same(Role.ADMIN),
+    "members:invitation-resend": same(Role.ADMIN),
+    "members:invitation-revoke": same(Role.ADMIN),
+    "members:import": same(Role.ADMIN),
+    "members:import-template": Access(read=Role.ADMIN),
+    "members:import-detail": same(Role.ADMIN),
+    "members:import-errors": Access(read=Role.ADMIN),
+    "members:list-list": Access(read=Role.FINANCE, write=Role.ADMIN),
+    "members:list-detail": Access(read=Role.FINANCE, write=Role.ADMIN),
+    "members:list-delete": same(Role.ADMIN),
 }

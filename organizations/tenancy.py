@@ -7,7 +7,7 @@ every view in `tenant_view`, which, before the view runs:
 2. finds the organization and the visitor's *active* membership, and answers 404 when either
    is missing, so that outsiders cannot tell a real organization from a missing one;
 3. checks the membership's role against the view's entry in `ROLE_MATRIX` (403 for members
-   whose role is too low: they know the organization exists);
+   whose role is too low: they know the organization exists; 405 for a method nobody may use);
 4. sets `request.org` and `request.member` and runs the view, and renders its response,
    inside the organization's scope.
 
@@ -20,7 +20,7 @@ from importlib import import_module
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
 from django.urls import URLPattern, URLResolver, include, path
 
 from organizations.models import Member, Organization
@@ -51,6 +51,8 @@ def tenant_view(view, *, url_name: str, access: Access):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         organization, member = resolve_membership(request, org_slug)
+        if access.required_for(request.method) is None:
+            return HttpResponseNotAllowed(access.allowed_methods())
         if not access.allows(member.role, request.method):
             raise PermissionDenied
         request.org = organization

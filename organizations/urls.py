@@ -13,7 +13,6 @@ urlpatterns = [
 # Mounted under /o/<org_slug>/ by organizations.tenancy; roles in organizations.roles.
 org_urlpatterns = [
     path("", views.organization_home, name="home"),
-    path("me/", views.my_account, name="my-account"),
     path("settings/", views.organization_settings, name="settings"),
     path("settings/audit/", views.audit_log, name="audit-log"),
 ]

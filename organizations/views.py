@@ -72,7 +72,7 @@ def _initial_for(request) -> dict:
 
 def organization_home(request):
     if request.member.role == Role.MEMBER:
-        return redirect("organizations:my-account", org_slug=request.org.slug)
+        return redirect("dashboard:my-account", org_slug=request.org.slug)
     recent = []
     if Role(request.member.role).at_least(Role.ADMIN):
         recent = selectors.audit_events_for_org(request.org)[:8]
@@ -81,10 +81,6 @@ def organization_home(request):
         "organizations/organization_home.html",
         {"recent_events": recent, "member_count": selectors.member_count(request.org)},
     )
-
-
-def my_account(request):
-    return render(request, "organizations/my_account.html")
 
 
 @require_http_methods(["GET", "POST"])

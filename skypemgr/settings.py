@@ -7,6 +7,7 @@ production (DEBUG off, secure cookies, HSTS); `make run` and the tests set what 
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
@@ -246,6 +247,12 @@ TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")
 # Where the Twilio client sends its requests; tests point it at a local fake.
 TWILIO_API_BASE = env("TWILIO_API_BASE", default="")
 
+# Invitations: how many SMS may go to one number, and from one organization, per hour.
+INVITATION_SMS_PER_NUMBER_PER_HOUR = env.int("INVITATION_SMS_PER_NUMBER_PER_HOUR", default=5)
+INVITATION_SMS_PER_ORGANIZATION_PER_HOUR = env.int(
+    "INVITATION_SMS_PER_ORGANIZATION_PER_HOUR", default=500
+)
+
 # Every email and SMS the app sends is listed at /dev/outbox/ when this is on.
 DEV_OUTBOX = env.bool("DEV_OUTBOX", default=DEBUG)
 
@@ -277,6 +284,10 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-redispatch-stuck": {
         "task": "outbox.redispatch_stuck",
         "schedule": 300.0,
+    },
+    "members-expire-invitations": {
+        "task": "members.expire_invitations",
+        "schedule": crontab(hour=3, minute=15),
     },
 }
 

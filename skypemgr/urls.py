@@ -17,6 +17,8 @@ urlpatterns = [
     path("account/", include("accounts.urls")),
     path("dev/outbox/", include("outbox.urls")),
     app_urls("organizations.urls"),
+    app_urls("members.urls"),
+    app_urls("dashboard.urls"),
 ]
 
 if settings.DEBUG:

@@ -56,3 +56,43 @@ class MemberFactory(factory.django.DjangoModelFactory):
     email = factory.LazyAttribute(lambda member: member.user.email)
     username = factory.LazyAttribute(lambda member: member.user.username)
     joined_at = factory.LazyFunction(timezone.now)
+
+
+class MemberListFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "members.MemberList"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"List {n}")
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    """A pending email invitation as the database holds it (its link's secret is unknown)."""
+
+    class Meta:
+        model = "members.Invitation"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    channel = "email"
+    address = factory.Sequence(lambda n: f"invitee{n}@example.com")
+    member = factory.LazyAttribute(
+        lambda invitation: MemberFactory(
+            organization=invitation.organization,
+            user=None,
+            status=Member.Status.INVITED,
+            email=invitation.address,
+            display_name="",
+            username="",
+            joined_at=None,
+        )
+    )
+    token_hash = factory.Sequence(lambda n: f"{n:064x}")
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timezone.timedelta(days=30))
+
+
+class MemberImportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "members.MemberImport"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    file_name = "people.csv"

@@ -8,12 +8,18 @@ from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from organizations.models import Organization, TenantModel
+from tests import factories
 
 KWARG = re.compile(r"<(?:\w+:)?(\w+)>")
 
 # How to fill each URL keyword other than org_slug with the id of one of the organization's
 # own objects. A view with a keyword missing here fails the sweep until it is added.
-OBJECT_KWARGS: dict[str, Callable[[Organization], Any]] = {}
+OBJECT_KWARGS: dict[str, Callable[[Organization], Any]] = {
+    "member_id": lambda organization: factories.MemberFactory(organization=organization).pk,
+    "list_id": lambda organization: factories.MemberListFactory(organization=organization).pk,
+    "invitation_id": lambda organization: factories.InvitationFactory(organization=organization).pk,
+    "import_id": lambda organization: factories.MemberImportFactory(organization=organization).pk,
+}
 
 
 def all_patterns() -> list[tuple[str, URLPattern]]:

@@ -1,0 +1,1 @@
+"""Reads for the directory, lists and invitations, always given the organization."""

@@ -1,0 +1,1 @@
+"""Writes for members, lists, invitations and imports, one module each."""
