@@ -1,14 +1,42 @@
-"""The employee's own page ("My account"); finance dashboards come with the reports work."""
+"""The employee's own page ("My account") and leaving the organization; finance dashboards come
+with the reports work."""
 
-from django.shortcuts import render
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from members.selectors.directory import member_is_last_owner, member_lists_of
+from members.services.membership import member_leave
+from organizations.views import client_ip
+from skypemgr.errors import ApplicationError
 
 
 def my_account(request):
-    return render(request, "dashboard/my_account.html")
+    return render(
+        request,
+        "dashboard/my_account.html",
+        {"my_lists": member_lists_of(organization=request.org, member=request.member)},
+    )
 
 
+@require_http_methods(["GET", "POST"])
 def leave(request):
-    """Placeholder: filled by the directory/lists work (leave the organization)."""
-    from django.http import Http404
-
-    raise Http404
+    """GET: what leaving means, and a button; POST: leave. The last owner cannot."""
+    if request.method == "GET":
+        return render(
+            request,
+            "dashboard/member_leave.html",
+            {
+                "is_last_owner": member_is_last_owner(
+                    organization=request.org, member=request.member
+                )
+            },
+        )
+    try:
+        member_leave(organization=request.org, member=request.member, ip_address=client_ip(request))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("dashboard:my-account", org_slug=request.org.slug)
+    messages.success(request, _("You have left %(name)s.") % {"name": request.org.name})
+    return redirect("organizations:choose")

@@ -7,3 +7,9 @@ class MembersConfig(AppConfig):
 
     name = "members"
     verbose_name = _("Members")
+
+    def ready(self):
+        from members.audit import AUDIT_VERBS
+        from organizations.models import register_audit_verbs
+
+        register_audit_verbs(AUDIT_VERBS)

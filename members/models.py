@@ -67,14 +67,18 @@ class Invitation(TenantModel):
         REVOKED = "revoked", _("Revoked")
         EXPIRED = "expired", _("Expired")
 
-    channel = models.CharField(_("sent by"), max_length=10, choices=Channel)
+    channel = models.CharField(_("sent via"), max_length=10, choices=Channel)
     # A lower-case email address, an E.164 number, or a username as typed.
     address = models.CharField(_("sent to"), max_length=254)
     # For the username channel: the account invited; for the others: who accepted.
     invited_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    # The place the invitation reserves; emptied when a revoked or declined invitation's
+    # placeholder (someone who never joined) is deleted.
+    member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     role = models.CharField(_("role"), max_length=10, choices=Role, default=Role.MEMBER)
     invited_by = models.ForeignKey(
         Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -82,10 +86,13 @@ class Invitation(TenantModel):
     status = models.CharField(
         _("status"), max_length=10, choices=Status, default=Status.PENDING, db_index=True
     )
-    # SHA-256 of the secret in the link; the secret itself is never stored.
+    # The link's secret is derived from this nonce and SECRET_KEY (see members.tokens) and is
+    # never stored; its SHA-256 finds the invitation. A new nonce kills the old link.
+    token_nonce = models.CharField(max_length=32)
     token_hash = models.CharField(max_length=64, unique=True)
-    # Phone invitations: HMAC of the 6-digit code, its expiry and the attempts spent on it.
-    code_hash = models.CharField(max_length=64, blank=True)
+    # Phone invitations: the 6-digit code is derived the same way; it expires and allows a
+    # few attempts.
+    code_nonce = models.CharField(max_length=32, blank=True)
     code_expires_at = models.DateTimeField(null=True, blank=True)
     code_attempts = models.PositiveSmallIntegerField(default=0)
     expires_at = models.DateTimeField(_("expires"))
@@ -114,7 +121,8 @@ class Invitation(TenantModel):
         verbose_name_plural = _("invitations")
 
     def __str__(self) -> str:
-        return f"{self.get_channel_display()} {self.address}"
+        # The address alone: the audit trail stores this label, and it reads in any language.
+        return self.address
 
     @property
     def is_pending(self) -> bool:
@@ -124,14 +132,22 @@ class Invitation(TenantModel):
 class InvitationDelivery(TenantModel):
     """One sending of an invitation (first send, resend, new code), with its outgoing message."""
 
+    class Kind(models.TextChoices):
+        INVITATION = "invitation", _("Invitation")
+        CODE = "code", _("New code")
+
     invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="deliveries")
+    kind = models.CharField(max_length=10, choices=Kind, default=Kind.INVITATION)
     channel = models.CharField(max_length=8, choices=OutboundMessage.Channel)
     to = models.CharField(max_length=254)
-    # Empty when there was nowhere to send (a username without a verified email address).
+    # Empty until the task has written the message; stays empty when there was nowhere to
+    # send (a username whose account has no verified email: the in-app notice remains).
     message = models.ForeignKey(
         OutboundMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # When the task dealt with it: wrote the message, or found nowhere to send it.
+    written_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -15,12 +15,16 @@ def audit_record(
     target: models.Model | None = None,
     data: dict[str, Any] | None = None,
     ip_address: str | None = None,
+    actor_label: str = "",
 ) -> AuditEvent:
-    """Append one event. `verb` reads like `member.role_changed`; `data` holds the details."""
+    """Append one event. `verb` reads like `member.role_changed`; `data` holds the details.
+
+    `actor_label` names an actor who is not a member (an invitee who declines, say).
+    """
     return AuditEvent.objects.create(
         organization=organization,
         actor=actor,
-        actor_label=str(actor) if actor else "",
+        actor_label=actor_label or (str(actor) if actor else ""),
         verb=verb,
         target_type=target._meta.label_lower if target is not None else "",
         target_id=str(target.pk) if target is not None else "",

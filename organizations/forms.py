@@ -31,6 +31,7 @@ class OrganizationForm(forms.Form):
     )
 
     def __init__(self, *args, currency_locked: bool = False, **kwargs):
+        """`currency_locked` disables the currency; see OrganizationSettingsForm for the rest."""
         super().__init__(*args, **kwargs)
         # Country names follow the language of the request.
         self.fields["country"].choices = [("", "---------"), *countries]
@@ -40,3 +41,14 @@ class OrganizationForm(forms.Form):
             currency.help_text = _(
                 "The currency is fixed now that money has moved in this organization."
             )
+
+
+class OrganizationSettingsForm(OrganizationForm):
+    """The organization form of the settings page, with the settings of a running company."""
+
+    invitation_expiry_days = forms.IntegerField(
+        label=_("Invitations expire after (days)"),
+        min_value=1,
+        max_value=365,
+        help_text=_("Unanswered invitations stop working after this many days."),
+    )

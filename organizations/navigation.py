@@ -16,18 +16,18 @@ from organizations.roles import ROLE_MATRIX, Role
 class Section:
     label: str | Promise
     url_name: str
-    # Pages under this prefix highlight the section.
-    prefix: str
+    # Pages under these prefixes highlight the section.
+    prefixes: tuple[str, ...]
 
 
 SECTIONS = (
-    Section(_("Home"), "organizations:home", ""),
-    Section(_("Members"), "members:member-list", "members/"),
-    Section(_("Credit"), "credit:overview", "credit/"),
-    Section(_("Features"), "subscriptions:overview", "features/"),
-    Section(_("Reports"), "dashboard:overview", "reports/"),
-    Section(_("Settings"), "organizations:settings", "settings/"),
-    Section(_("My account"), "dashboard:my-account", "me/"),
+    Section(_("Home"), "organizations:home", ("",)),
+    Section(_("Members"), "members:member-list", ("members/", "lists/")),
+    Section(_("Credit"), "credit:overview", ("credit/",)),
+    Section(_("Features"), "subscriptions:overview", ("features/",)),
+    Section(_("Reports"), "dashboard:overview", ("reports/",)),
+    Section(_("Settings"), "organizations:settings", ("settings/",)),
+    Section(_("My account"), "dashboard:my-account", ("me/",)),
 )
 
 
@@ -46,8 +46,8 @@ def sections_for(request) -> list[dict]:
             url = reverse(section.url_name, kwargs={"org_slug": organization.slug})
         except NoReverseMatch:
             continue
-        active = current is not None and (
-            current.startswith(section.prefix) if section.prefix else current == ""
+        active = current is not None and any(
+            current.startswith(prefix) if prefix else current == "" for prefix in section.prefixes
         )
         items.append({"label": section.label, "url": url, "active": active})
     return items

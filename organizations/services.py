@@ -144,6 +144,7 @@ def organization_update(
     country: str,
     time_zone: str,
     currency: str | None = None,
+    invitation_expiry_days: int | None = None,
     ip_address: str | None = None,
 ) -> Organization:
     """Change the organization's settings. Locks the organization row.
@@ -155,6 +156,10 @@ def organization_update(
         raise ApplicationError(_("Only owners and admins change these settings."), code="denied")
     name = _clean_name(name)
     _check_choices(country=country, currency=currency, time_zone=time_zone)
+    if invitation_expiry_days is not None and not 1 <= invitation_expiry_days <= 365:
+        raise ApplicationError(
+            _("Invitations expire after 1 to 365 days."), field="invitation_expiry_days"
+        )
     with transaction.atomic():
         locked = Organization.objects.select_for_update().get(pk=organization.pk)
         if currency is not None and currency != locked.currency and locked.currency_locked:
@@ -169,10 +174,11 @@ def organization_update(
             ("country", country),
             ("time_zone", time_zone),
             ("currency", currency if currency is not None else locked.currency),
+            ("invitation_expiry_days", invitation_expiry_days or locked.invitation_expiry_days),
         ):
-            before = str(getattr(locked, field))
-            if before != value:
-                changes[field] = {"from": before, "to": value}
+            before = getattr(locked, field)
+            if str(before) != str(value):
+                changes[field] = {"from": str(before), "to": str(value)}
                 setattr(locked, field, value)
         if changes:
             locked.save(update_fields=list(changes))

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from organizations import selectors, services
-from organizations.forms import OrganizationForm
+from organizations.forms import OrganizationForm, OrganizationSettingsForm
 from organizations.models import AUDIT_VERBS
 from organizations.roles import Role
 from skypemgr.errors import ApplicationError
@@ -86,7 +86,7 @@ def organization_home(request):
 @require_http_methods(["GET", "POST"])
 def organization_settings(request):
     organization = request.org
-    form = OrganizationForm(
+    form = OrganizationSettingsForm(
         request.POST or None,
         currency_locked=organization.currency_locked,
         initial={
@@ -94,6 +94,7 @@ def organization_settings(request):
             "country": organization.country.code,
             "currency": organization.currency,
             "time_zone": organization.time_zone,
+            "invitation_expiry_days": organization.invitation_expiry_days,
         },
     )
     if request.method == "POST" and form.is_valid():
@@ -106,6 +107,7 @@ def organization_settings(request):
                 country=data["country"],
                 time_zone=data["time_zone"],
                 currency=None if organization.currency_locked else data["currency"],
+                invitation_expiry_days=data["invitation_expiry_days"],
                 ip_address=client_ip(request),
             )
         except ApplicationError as error:

@@ -7,11 +7,14 @@ twice.
 """
 
 import smtplib
+from collections.abc import Sequence
+from contextlib import suppress
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, make_msgid
+from django.core.mail import EmailMultiAlternatives, mailers, make_msgid
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from outbox.models import OutboundMessage
@@ -33,11 +36,16 @@ def message_queue_email(
     from_address: str = "",
     language: str = "",
     key: str | None = None,
+    dispatch: bool = True,
 ) -> OutboundMessage:
-    """Record an email and deliver it after the current transaction commits."""
+    """Record an email and deliver it after the current transaction commits.
+
+    With `dispatch=False` the caller delivers it itself (a task that wrote it, say).
+    """
     return _queue(
         channel=OutboundMessage.Channel.EMAIL,
         key=key,
+        dispatch=dispatch,
         to=to,
         subject=subject,
         body=body,
@@ -47,12 +55,21 @@ def message_queue_email(
     )
 
 
-def message_queue_sms(*, to: str, body: str, language: str = "", key: str | None = None):
+def message_queue_sms(
+    *, to: str, body: str, language: str = "", key: str | None = None, dispatch: bool = True
+) -> OutboundMessage:
     """Record a text message and deliver it after the current transaction commits."""
-    return _queue(channel=OutboundMessage.Channel.SMS, key=key, to=to, body=body, language=language)
+    return _queue(
+        channel=OutboundMessage.Channel.SMS,
+        key=key,
+        dispatch=dispatch,
+        to=to,
+        body=body,
+        language=language,
+    )
 
 
-def _queue(*, channel: str, key: str | None, **fields) -> OutboundMessage:
+def _queue(*, channel: str, key: str | None, dispatch: bool, **fields) -> OutboundMessage:
     from outbox.tasks import deliver_message
 
     with transaction.atomic():
@@ -64,42 +81,134 @@ def _queue(*, channel: str, key: str | None, **fields) -> OutboundMessage:
             )
             if not created:
                 return message
-        deliver_message.delay_on_commit(message.pk)
+        if dispatch:
+            deliver_message.delay_on_commit(message.pk)
     return message
 
 
 def message_deliver(*, message_id: int) -> OutboundMessage | None:
-    """Send one queued message, at most once.
+    """Send one queued message, at most once (see `messages_deliver`)."""
+    return messages_deliver(message_ids=[message_id])[0]
 
-    Locks the message row for the whole send, so a duplicate task waits and then finds it
-    sent. A missing or already settled message is left alone. Raises TransientDeliveryError
-    after recording the attempt when sending may succeed later.
+
+def messages_deliver(*, message_ids: Sequence[int]) -> list[OutboundMessage | None]:
+    """Send queued messages, each at most once; emails share one SMTP connection.
+
+    First the batch is claimed: in one short transaction, the queued messages among
+    `message_ids` (skipping any that another task holds) turn "sending", so a duplicate task
+    finds nothing left to claim. Then each is sent; failures are written at once, successes
+    every few messages. A message whose worker died while it was "sending" is never sent again:
+    the stuck-message sweep marks it failed, saying it may not have arrived. Missing or
+    settled messages come back as they are (None if missing). After recording every attempt,
+    raises TransientDeliveryError when some may succeed later.
     """
-    with transaction.atomic():
-        message = OutboundMessage.objects.select_for_update().filter(pk=message_id).first()
-        if message is None or message.status != OutboundMessage.Status.QUEUED:
-            return message
-        message.attempts += 1
-        try:
-            message.provider_id = _send(message)
-        except _DeliveryFailed as failed:
-            message.error = failed.reason
-            if failed.permanent:
-                message.status = OutboundMessage.Status.FAILED
-            message.save(update_fields=["attempts", "error", "status"])
-            retry = not failed.permanent
-        else:
-            message.status = OutboundMessage.Status.SENT
-            message.sent_at = timezone.now()
-            message.error = ""
-            if not settings.DEV_OUTBOX:
-                # Bodies may hold sign-in links and codes; once delivered, keep only the envelope.
-                message.body = message.html = ""
-            message.save()
-            retry = False
+    claimed = _claim(message_ids)
+    retry = []
+    with _Mailer() as mailer, _Outcomes() as outcomes:
+        for message in claimed.values():
+            try:
+                provider_id = _send(message, mailer)
+            except _DeliveryFailed as failed:
+                outcomes.failed(message, failed)
+                if not failed.permanent:
+                    retry.append(message)
+            else:
+                outcomes.sent(message, provider_id)
+    found = {message.pk: message for message in OutboundMessage.objects.filter(pk__in=message_ids)}
+    results = [claimed.get(message_id) or found.get(message_id) for message_id in message_ids]
     if retry:
-        raise TransientDeliveryError(message.error)
-    return message
+        raise TransientDeliveryError("; ".join(message.error for message in retry))
+    return results
+
+
+def _claim(message_ids: Sequence[int]) -> dict[int, OutboundMessage]:
+    with transaction.atomic():
+        ids = list(
+            OutboundMessage.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=message_ids, status=OutboundMessage.Status.QUEUED)
+            .values_list("pk", flat=True)
+        )
+        OutboundMessage.objects.filter(pk__in=ids).update(
+            status=OutboundMessage.Status.SENDING,
+            attempts=F("attempts") + 1,
+            claimed_at=timezone.now(),
+        )
+    return {m.pk: m for m in OutboundMessage.objects.filter(pk__in=ids).order_by("pk")}
+
+
+class _Outcomes:
+    """Writes what happened to claimed messages: failures at once, successes in groups."""
+
+    GROUP = 25
+
+    def __init__(self):
+        self.delivered: list[OutboundMessage] = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.flush()
+
+    def sent(self, message: OutboundMessage, provider_id: str) -> None:
+        message.status = OutboundMessage.Status.SENT
+        message.sent_at = timezone.now()
+        message.provider_id = provider_id
+        message.error = ""
+        if not settings.DEV_OUTBOX:
+            # Bodies may hold sign-in links and codes; once delivered, keep only the envelope.
+            message.body = message.html = ""
+        self.delivered.append(message)
+        if len(self.delivered) >= self.GROUP:
+            self.flush()
+
+    def failed(self, message: OutboundMessage, failed: "_DeliveryFailed") -> None:
+        message.error = failed.reason
+        message.status = (
+            OutboundMessage.Status.FAILED if failed.permanent else OutboundMessage.Status.QUEUED
+        )
+        OutboundMessage.objects.filter(pk=message.pk).update(
+            status=message.status, error=message.error
+        )
+
+    def flush(self) -> None:
+        if self.delivered:
+            OutboundMessage.objects.bulk_update(
+                self.delivered, ["status", "sent_at", "provider_id", "error", "body", "html"]
+            )
+            self.delivered = []
+
+
+class _Mailer:
+    """The default mailer, opened on first use and kept open for a batch of emails.
+
+    After a failure the connection is dropped, so the next email starts a fresh one.
+    """
+
+    def __init__(self):
+        self.backend = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.reset()
+
+    def reset(self):
+        if self.backend is not None:
+            with suppress(smtplib.SMTPException, OSError):
+                self.backend.close()
+            self.backend = None
+
+    def send(self, email: EmailMultiAlternatives) -> None:
+        if self.backend is None:
+            self.backend = mailers.default
+            self.backend.open()
+        try:
+            self.backend.send_messages([email])
+        except BaseException:
+            self.reset()
+            raise
 
 
 def message_mark_failed(*, message_id: int, reason: str) -> None:
@@ -110,14 +219,20 @@ def message_mark_failed(*, message_id: int, reason: str) -> None:
 
 
 def message_redispatch_stuck() -> list[int]:
-    """Queue delivery again for messages whose first dispatch never reached a worker.
-
-    That happens when the broker was down at commit time. Delivery is idempotent, so a message
-    that is merely slow is not sent twice.
+    """Queue delivery again for messages whose dispatch never reached a worker (the broker was
+    down at commit time), and fail messages a worker claimed and never settled (it died):
+    those may have left, and are never sent twice. Delivery claims each message once, so a
+    message that is merely slow is not sent twice either.
     """
     from outbox.tasks import deliver_message
 
     cutoff = timezone.now() - STUCK_AFTER
+    OutboundMessage.objects.filter(
+        status=OutboundMessage.Status.SENDING, claimed_at__lt=cutoff
+    ).update(
+        status=OutboundMessage.Status.FAILED,
+        error="Sending was interrupted; the message may not have arrived.",
+    )
     ids = list(
         OutboundMessage.objects.filter(
             status=OutboundMessage.Status.QUEUED, created_at__lt=cutoff
@@ -135,7 +250,7 @@ class _DeliveryFailed(Exception):
         self.permanent = permanent
 
 
-def _send(message: OutboundMessage) -> str:
+def _send(message: OutboundMessage, mailer: _Mailer) -> str:
     if message.channel == OutboundMessage.Channel.SMS:
         try:
             return sms.send_sms(message.to, message.body)
@@ -152,7 +267,7 @@ def _send(message: OutboundMessage) -> str:
     if message.html:
         email.attach_alternative(message.html, "text/html")
     try:
-        email.send()
+        mailer.send(email)
     except smtplib.SMTPRecipientsRefused as error:
         raise _DeliveryFailed(f"Address refused: {error.recipients}", permanent=True) from error
     except (smtplib.SMTPException, OSError) as error:

@@ -165,7 +165,11 @@ class Processes:
 def run(args: argparse.Namespace) -> int:
     port = int(os.environ.get("PORT", "8000"))
     with ExitStack() as stack:
-        env = child_environment(DEBUG=os.environ.get("DEBUG", "true"))
+        env = child_environment(
+            DEBUG=os.environ.get("DEBUG", "true"),
+            # Links in emails and SMS lead back to this server.
+            SITE_URL=os.environ.get("SITE_URL", f"http://localhost:{port}"),
+        )
         env.update(services(stack, prefer_local=False))
         manage("migrate", "--noinput", env=env)
         manage("demo_data", env=env)

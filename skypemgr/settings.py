@@ -95,6 +95,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "organizations.context_processors.organizations",
+                "members.context_processors.invitations",
                 "skypemgr.context_processors.site",
             ],
         },

@@ -16,3 +16,8 @@ os.environ.setdefault("SMS_BACKEND", "locmem")
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 from skypemgr.settings import *  # noqa: F403
+
+# Separate runs on one machine (several people, or CI beside a developer) each name their own.
+DATABASES["default"]["TEST"] = {  # noqa: F405
+    "NAME": os.environ.get("TEST_DATABASE_NAME", "test_skypemgr"),
+}

@@ -6,6 +6,7 @@ from django.test import Client
 from organizations.roles import Role
 from skypemgr import celery_app, sms
 from tests.factories import MemberFactory, OrganizationFactory, UserFactory
+from tests.fakes import twilio  # noqa: F401 (a fixture, shared by every test module)
 
 
 @pytest.fixture(autouse=True)

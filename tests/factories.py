@@ -86,6 +86,7 @@ class InvitationFactory(factory.django.DjangoModelFactory):
             joined_at=None,
         )
     )
+    token_nonce = factory.Sequence(lambda n: f"{n:032x}")
     token_hash = factory.Sequence(lambda n: f"{n:064x}")
     expires_at = factory.LazyFunction(lambda: timezone.now() + timezone.timedelta(days=30))
 

@@ -2,6 +2,8 @@
  * SkypeMgr's own script, small on purpose: every page works without it.
  *
  * - `data-confirm="Question?"` on a form, on a submit button or on a link asks before going on.
+ * - `data-select-all="name"` on a checkbox ticks or unticks every checkbox called `name` in the
+ *   same form (give it the `js-only` class: without JavaScript it would do nothing).
  * - When an htmx request fails, say so in the page instead of failing silently.
  *
  * htmx itself is configured by <meta name="htmx-config"> in base.html, read when it loads.
@@ -37,6 +39,20 @@
     },
     true
   );
+
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    var name = box.getAttribute && box.getAttribute("data-select-all");
+    if (!name || !box.form) {
+      return;
+    }
+    var boxes = box.form.querySelectorAll(
+      'input[type="checkbox"][name="' + window.CSS.escape(name) + '"]'
+    );
+    boxes.forEach(function (other) {
+      other.checked = box.checked;
+    });
+  });
 
   function showError(text) {
     var region = document.getElementById("messages");

@@ -9,6 +9,7 @@ from organizations.services import organization_update
 from skypemgr.errors import ApplicationError
 
 CHANGES = {"name": "Acme Group", "country": "BE", "currency": "EUR", "time_zone": "Europe/Brussels"}
+FORM = {**CHANGES, "invitation_expiry_days": 30}
 
 
 def url(org):
@@ -18,7 +19,7 @@ def url(org):
 @pytest.mark.parametrize("who", ["owner", "admin"])
 def test_owner_and_admin_change_settings(who, org, owner, admin, login):
     member = {"owner": owner, "admin": admin}[who]
-    response = login(member).post(url(org), CHANGES)
+    response = login(member).post(url(org), {**FORM, "invitation_expiry_days": 14})
     assert response.status_code == 302
     org.refresh_from_db()
     assert (org.name, org.country.code, org.time_zone) == (
@@ -27,20 +28,21 @@ def test_owner_and_admin_change_settings(who, org, owner, admin, login):
         "Europe/Brussels",
     )
     assert org.slug == "acme-sarl"
+    assert org.invitation_expiry_days == 14
     event = AuditEvent.objects.for_org(org).get(verb="organization.updated")
     assert event.actor == member
     assert event.data["name"] == {"from": "Acme SARL", "to": "Acme Group"}
 
 
 def test_finance_cannot_change_settings(org, finance, login):
-    response = login(finance).post(url(org), CHANGES)
+    response = login(finance).post(url(org), FORM)
     assert response.status_code == 403
     org.refresh_from_db()
     assert org.name == "Acme SARL"
 
 
 def test_currency_changes_until_money_moves(org, owner, login):
-    login(owner).post(url(org), {**CHANGES, "currency": "CHF"})
+    login(owner).post(url(org), {**FORM, "currency": "CHF"})
     org.refresh_from_db()
     assert org.currency == "CHF"
 
@@ -50,7 +52,7 @@ def test_currency_is_fixed_once_money_moved(org, owner, login):
     org.refresh_from_db()
     page = login(owner).get(url(org)).content.decode()
     assert "The currency is fixed now that money has moved" in page
-    response = login(owner).post(url(org), {**CHANGES, "currency": "USD"})
+    response = login(owner).post(url(org), {**FORM, "currency": "USD"})
     assert response.status_code == 302
     org.refresh_from_db()
     assert (org.currency, org.name) == ("EUR", "Acme Group")
@@ -59,7 +61,7 @@ def test_currency_is_fixed_once_money_moved(org, owner, login):
 
 
 def test_bad_settings_change_nothing(org, owner, login):
-    response = login(owner).post(url(org), {**CHANGES, "name": "", "time_zone": "Nowhere"})
+    response = login(owner).post(url(org), {**FORM, "name": "", "time_zone": "Nowhere"})
     assert response.status_code == 200
     assert "Enter the company name." in response.content.decode()
     org.refresh_from_db()
@@ -101,3 +103,11 @@ def test_deleting_an_organization_takes_its_trail_along(org, owner):
     organization_update(organization=org, actor=owner, **CHANGES)
     org.delete()
     assert not Organization.objects.filter(pk=org.pk).exists()
+
+
+@pytest.mark.parametrize("days", ["0", "366", "x"])
+def test_invitation_expiry_must_be_reasonable(days, org, owner, login):
+    response = login(owner).post(url(org), {**FORM, "invitation_expiry_days": days})
+    assert response.status_code == 200
+    org.refresh_from_db()
+    assert org.invitation_expiry_days == 30

@@ -4,6 +4,8 @@ import smtplib
 
 import pytest
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
+from django.utils import timezone
 
 from outbox.models import OutboundMessage
 from outbox.services import (
@@ -12,6 +14,7 @@ from outbox.services import (
     message_queue_email,
     message_queue_sms,
     message_redispatch_stuck,
+    messages_deliver,
 )
 
 
@@ -52,10 +55,7 @@ def test_sms_is_delivered_through_the_backend(sms_outbox, django_capture_on_comm
     assert message.provider_id.startswith("locmem-")
 
 
-class RefusingBackend:
-    def __init__(self, *args, **kwargs):
-        pass
-
+class RefusingBackend(BaseEmailBackend):
     def send_messages(self, messages):
         raise smtplib.SMTPRecipientsRefused({"x@example.com": (550, b"no such user")})
 
@@ -139,3 +139,58 @@ def test_bodies_are_dropped_once_sent_in_production(settings, django_capture_on_
         message = message_queue_sms(to="+33612345678", body="Code 123456")
     message.refresh_from_db()
     assert (message.status, message.body) == ("sent", "")
+
+
+class CountingBackend(BaseEmailBackend):
+    """Counts connections; the connection breaks on the email to broken@example.com."""
+
+    opened = 0
+    sent: list[str] = []
+
+    def open(self):
+        CountingBackend.opened += 1
+        return True
+
+    def send_messages(self, messages):
+        for message in messages:
+            if message.to == ["broken@example.com"]:
+                raise smtplib.SMTPServerDisconnected("connection dropped")
+            CountingBackend.sent.append(message.to[0])
+        return len(messages)
+
+
+@pytest.mark.django_db
+def test_a_batch_shares_one_connection_and_reconnects_after_a_break(mailer):
+    mailer(CountingBackend)
+    CountingBackend.opened, CountingBackend.sent = 0, []
+    addresses = ["a@example.com", "b@example.com", "broken@example.com", "c@example.com"]
+    messages = [message_queue_email(to=to, subject="s", body="b") for to in addresses]
+    with pytest.raises(TransientDeliveryError, match="connection dropped"):
+        messages_deliver(message_ids=[message.pk for message in messages])
+    assert CountingBackend.sent == ["a@example.com", "b@example.com", "c@example.com"]
+    assert CountingBackend.opened == 2
+    statuses = [OutboundMessage.objects.get(pk=message.pk).status for message in messages]
+    assert statuses == ["sent", "sent", "queued", "sent"]
+    # The retry sends only what is left.
+    with pytest.raises(TransientDeliveryError):
+        messages_deliver(message_ids=[message.pk for message in messages])
+    assert CountingBackend.sent.count("a@example.com") == 1
+
+
+@pytest.mark.django_db
+def test_a_message_claimed_by_a_worker_that_died_is_never_sent_again(time_machine, sms_outbox):
+    time_machine.move_to("2026-01-01 09:00:00+00:00")
+    message = message_queue_sms(to="+33612345678", body="Code 123456")
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        status=OutboundMessage.Status.SENDING, claimed_at=timezone.now()
+    )
+    assert message_redispatch_stuck() == []
+    message.refresh_from_db()
+    assert message.status == "sending", "a slow worker keeps its claim"
+    time_machine.move_to("2026-01-01 09:20:00+00:00")
+    message_redispatch_stuck()
+    message_deliver(message_id=message.pk)
+    message.refresh_from_db()
+    assert message.status == "failed"
+    assert "may not have arrived" in message.error
+    assert sms_outbox == []

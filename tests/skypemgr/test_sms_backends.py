@@ -2,69 +2,11 @@
 
 import base64
 import io
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
 
 import pytest
 
 from skypemgr import sms
 from skypemgr.sms.backends.console import SmsBackend as ConsoleBackend
-
-
-class FakeTwilio:
-    """Answers POST /2010-04-01/Accounts/<sid>/Messages.json like Twilio does."""
-
-    def __init__(self):
-        self.requests = []
-        self.reply_status = 201
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers["Content-Length"])
-                form = parse_qs(self.rfile.read(length).decode())
-                fake.requests.append(
-                    {"path": self.path, "form": form, "auth": self.headers["Authorization"]}
-                )
-                if fake.reply_status == 201:
-                    body = {"sid": f"SM{len(fake.requests):032d}", "status": "queued"}
-                else:
-                    body = {
-                        "code": 21211,
-                        "message": "The 'To' number is not valid.",
-                        "status": fake.reply_status,
-                    }
-                payload = json.dumps(body).encode()
-                self.send_response(fake.reply_status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def twilio(settings):
-    fake = FakeTwilio()
-    settings.TWILIO_API_BASE = fake.url
-    settings.TWILIO_ACCOUNT_SID = "AC" + "1" * 32
-    settings.TWILIO_AUTH_TOKEN = "token-for-tests"
-    settings.TWILIO_FROM_NUMBER = "+15005550006"
-    settings.TWILIO_MESSAGING_SERVICE_SID = ""
-    yield fake
-    fake.close()
 
 
 def test_twilio_sends_through_the_messages_api(twilio):
