@@ -29,7 +29,7 @@ from accounts.fields import E164PhoneField
 from members import tokens
 from members.models import Invitation, InvitationDelivery, ListMembership, MemberList
 from members.selectors.invitations import invitations_for_user
-from organizations.audit import audit_record
+from organizations.audit import audit_record, audit_record_many
 from organizations.models import Member, Organization
 from organizations.roles import Role
 from organizations.scoping import all_tenants
@@ -346,7 +346,7 @@ def invitations_create(
             _audit(organization, actor, "invitation.sent", invitation, ip_address)
             for invitation in invitations
         ]
-        _bulk_audit(audit_records)
+        audit_record_many(audit_records)
         _send_after_commit(deliveries)
     return invitations
 
@@ -450,28 +450,6 @@ def _audit(organization, actor, verb, invitation, ip_address, data=None) -> dict
     }
 
 
-def _bulk_audit(records: list[dict]) -> None:
-    if len(records) == 1:
-        audit_record(**records[0])
-        return
-    from organizations.models import AuditEvent
-
-    AuditEvent.objects.bulk_create(
-        AuditEvent(
-            organization=record["organization"],
-            actor=record["actor"],
-            actor_label=str(record["actor"]) if record["actor"] else "",
-            verb=record["verb"],
-            target_type=record["target"]._meta.label_lower,
-            target_id=str(record["target"].pk),
-            target_label=str(record["target"])[:200],
-            data=record["data"],
-            ip_address=record["ip_address"],
-        )
-        for record in records
-    )
-
-
 # --- Managing invitations ------------------------------------------------------------------
 
 
@@ -550,7 +528,7 @@ def invitations_revoke(
         )
         for invitation in locked:
             _close(invitation, Invitation.Status.REVOKED)
-        _bulk_audit(
+        audit_record_many(
             [_audit(organization, actor, "invitation.revoked", item, ip_address) for item in locked]
         )
     return len(locked)
