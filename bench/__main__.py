@@ -1,4 +1,5 @@
-"""Run every benchmark module (bench/bench_*.py) against a throwaway test database.
+"""Run every benchmark module (every module of bench/ but this one) against a throwaway test
+database.
 
 python -m bench              # all
 python -m bench tenancy      # those whose name contains "tenancy"
@@ -46,7 +47,7 @@ def main(selection: list[str]) -> int:
         package = importlib.import_module("bench")
         for module_info in pkgutil.iter_modules(package.__path__):
             name = module_info.name
-            if not name.startswith("bench_"):
+            if name in ("__init__", "__main__") or module_info.ispkg:
                 continue
             if selection and not any(word in name for word in selection):
                 continue

@@ -7,6 +7,7 @@ SMTP server (aiosmtpd, in a process of its own, counting what it receives).
 """
 
 import asyncio
+import logging
 import multiprocessing
 import os
 import socket
@@ -33,6 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _smtp_server(port: int, received, ready) -> None:
     from aiosmtpd.controller import Controller
+
+    # aiosmtpd logs every SMTP command at INFO once the worker has configured logging.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
 
     class Counter:
         async def handle_DATA(self, server, session, envelope):

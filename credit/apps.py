@@ -3,7 +3,54 @@ from django.utils.translation import gettext_lazy as _
 
 
 class CreditConfig(AppConfig):
-    """The ledger, purchases, allocation and usage (see the credit issue)."""
+    """The ledger, purchases, allocation and rules."""
 
     name = "credit"
     verbose_name = _("Credit")
+
+    def ready(self):
+        from credit.services import caps, rules, stripe_gateway
+        from organizations.models import register_audit_verbs
+
+        for verbs in (caps.AUDIT_VERBS, rules.AUDIT_VERBS, stripe_gateway.AUDIT_VERBS):
+            register_audit_verbs(verbs)
+        self._show_credit_on_other_pages()
+
+    @staticmethod
+    def _show_credit_on_other_pages():
+        """The balances on the organization home, in the directory and on member details."""
+        from credit.views import balances
+        from members.extensions import (
+            register_directory_bulk_action,
+            register_directory_column,
+            register_member_detail_panel,
+        )
+        from organizations.extensions import register_home_panel
+        from organizations.roles import Role
+
+        register_home_panel(
+            "credit",
+            template="credit/_credit_home_panel.html",
+            context=balances.home_panel,
+            role=Role.FINANCE,
+        )
+        register_directory_column(
+            "credit-balance",
+            label=_("Balance"),
+            cell_template="credit/_credit_directory_cell.html",
+            values=balances.directory_balances,
+            role=Role.FINANCE,
+            css_class="text-end text-nowrap",
+        )
+        register_member_detail_panel(
+            "credit",
+            template="credit/_credit_member_panel.html",
+            context=balances.member_panel,
+            role=Role.FINANCE,
+        )
+        register_directory_bulk_action(
+            "credit-allocate", label=_("Allocate credit"), url_name="credit:allocate"
+        )
+        register_directory_bulk_action(
+            "credit-take-back", label=_("Take back credit"), url_name="credit:take-back"
+        )

@@ -2,21 +2,35 @@
 with the reports work."""
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from credit.selectors.balances import member_credit
+from credit.selectors.history import member_transfers
 from members.selectors.directory import member_is_last_owner, member_lists_of
 from members.services.membership import member_leave
 from organizations.views import client_ip
 from skypemgr.errors import ApplicationError
 
+MY_MOVEMENTS_PAGE_SIZE = 20
+
 
 def my_account(request):
+    """The member's own page: profile, lists, their credit and its movements (20 a page)."""
+    organization, member = request.org, request.member
+    movements = Paginator(
+        member_transfers(organization=organization, member=member), MY_MOVEMENTS_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
     return render(
         request,
         "dashboard/my_account.html",
-        {"my_lists": member_lists_of(organization=request.org, member=request.member)},
+        {
+            "my_lists": member_lists_of(organization=organization, member=member),
+            "my_credit": member_credit(organization=organization, member=member),
+            "movements": movements,
+        },
     )
 
 

@@ -82,4 +82,23 @@ ROLE_MATRIX: dict[str, Access] = {
     "members:list-list": Access(read=Role.FINANCE, write=Role.ADMIN),
     "members:list-detail": Access(read=Role.FINANCE, write=Role.ADMIN),
     "members:list-delete": same(Role.ADMIN),
+    # Credit: finance reads everything; admins move members' credit; owners hold the purse
+    # strings (buying is also open to the finance members an owner allows: see the view).
+    "credit:overview": Access(read=Role.FINANCE),
+    "credit:balances": Access(read=Role.FINANCE),
+    "credit:history": Access(read=Role.FINANCE),
+    "credit:buy": same(Role.FINANCE),
+    "credit:purchase-list": Access(read=Role.FINANCE),
+    "credit:purchase-detail": Access(read=Role.FINANCE),
+    "credit:purchase-return": Access(read=Role.FINANCE),
+    "credit:purchase-status": Access(read=Role.FINANCE),
+    "credit:receipt-pdf": Access(read=Role.FINANCE),
+    "credit:auto-recharge": Access(read=Role.FINANCE, write=Role.OWNER),
+    "credit:payment-method": same(Role.OWNER),
+    "credit:settings": Access(read=Role.FINANCE, write=Role.OWNER),
+    "credit:allocate": same(Role.ADMIN),
+    "credit:take-back": same(Role.ADMIN),
+    "credit:member-credit": same(Role.ADMIN),
+    "credit:rule-list": Access(read=Role.FINANCE, write=Role.ADMIN),
+    "credit:rule-delete": same(Role.ADMIN),
 }

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from organizations import selectors, services
+from organizations.extensions import home_panels_for
 from organizations.forms import OrganizationForm, OrganizationSettingsForm
 from organizations.models import AUDIT_VERBS
 from organizations.roles import Role
@@ -79,7 +80,11 @@ def organization_home(request):
     return render(
         request,
         "organizations/organization_home.html",
-        {"recent_events": recent, "member_count": selectors.member_count(request.org)},
+        {
+            "recent_events": recent,
+            "member_count": selectors.member_count(request.org),
+            "home_panels": home_panels_for(request),
+        },
     )
 
 

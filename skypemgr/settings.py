@@ -264,6 +264,21 @@ STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 
+# One purchase, in the organization's currency units (JPY: a hundred times these): the least,
+# and the most before and after platform staff verified the company.
+PURCHASE_LIMITS = {
+    "minimum": env.int("PURCHASE_MINIMUM", default=5),
+    "unverified": env.int("PURCHASE_LIMIT_UNVERIFIED", default=500),
+    "verified": env.int("PURCHASE_LIMIT_VERIFIED", default=10_000),
+}
+
+# Where customers send bank transfers (shown with each bank-transfer purchase's reference).
+BANK_TRANSFER_DETAILS = {
+    "holder": env("BANK_TRANSFER_HOLDER", default="SkypeMgr demo (not a real account)"),
+    "iban": env("BANK_TRANSFER_IBAN", default="FR76 0000 0000 0000 0000 0000 000"),
+    "bic": env("BANK_TRANSFER_BIC", default="DEMOFRPPXXX"),
+}
+
 # --- Background jobs (Celery) -------------------------------------------------------------------
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
@@ -289,6 +304,17 @@ CELERY_BEAT_SCHEDULE = {
     "members-expire-invitations": {
         "task": "members.expire_invitations",
         "schedule": crontab(hour=3, minute=15),
+    },
+    # Monthly allocations are due at midnight on the 1st in each organization's time zone:
+    # the sweep runs every 15 minutes and each rule runs once per month (a unique row).
+    "credit-run-monthly-rules": {
+        "task": "credit.run_monthly_rules",
+        "schedule": crontab(minute="*/15"),
+    },
+    # Member and company auto-recharges, for balances that dropped without a posting we saw.
+    "credit-check-auto-recharges": {
+        "task": "credit.check_auto_recharges",
+        "schedule": crontab(minute="*/10"),
     },
 }
 

@@ -18,6 +18,7 @@ urlpatterns = [
     path("dev/outbox/", include("outbox.urls")),
     app_urls("organizations.urls"),
     app_urls("members.urls"),
+    app_urls("credit.urls"),
     app_urls("dashboard.urls"),
 ]
 

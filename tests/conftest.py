@@ -10,6 +10,22 @@ from tests.fakes import twilio  # noqa: F401 (a fixture, shared by every test mo
 
 
 @pytest.fixture(autouse=True)
+def _ledger_stays_sound(request):
+    """After every test that touched the database, the books must balance (check_ledger)."""
+    names = set(request.fixturenames)
+    database = next((name for name in ("transactional_db", "db") if name in names), None)
+    if database is None:
+        yield
+        return
+    # Depending on the database fixture makes this check run before the database closes.
+    request.getfixturevalue(database)
+    yield
+    from credit.selectors.ledger import ledger_problems
+
+    assert ledger_problems() == []
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     """Password hashing is slow on purpose; tests need it to work, not to resist attack."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -4,6 +4,7 @@ import factory
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from djmoney.money import Money
 
 from organizations.models import Member, Organization
 from organizations.roles import Role
@@ -97,3 +98,27 @@ class MemberImportFactory(factory.django.DjangoModelFactory):
 
     organization = factory.SubFactory(OrganizationFactory)
     file_name = "people.csv"
+
+
+class PurchaseFactory(factory.django.DjangoModelFactory):
+    """A bank-transfer purchase waiting for payment."""
+
+    class Meta:
+        model = "credit.Purchase"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    number = factory.Sequence(lambda n: f"2026-{n + 1:05d}")
+    method = "bank_transfer"
+    amount = factory.LazyAttribute(lambda purchase: Money(100, purchase.organization.currency))
+    reference = factory.Sequence(lambda n: f"SM-TEST{n:04d}")
+
+
+class CreditRuleFactory(factory.django.DjangoModelFactory):
+    """A monthly "add 10" for everyone."""
+
+    class Meta:
+        model = "credit.CreditRule"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    kind = "monthly_add"
+    amount = factory.LazyAttribute(lambda rule: Money(10, rule.organization.currency))

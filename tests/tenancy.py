@@ -19,6 +19,8 @@ OBJECT_KWARGS: dict[str, Callable[[Organization], Any]] = {
     "list_id": lambda organization: factories.MemberListFactory(organization=organization).pk,
     "invitation_id": lambda organization: factories.InvitationFactory(organization=organization).pk,
     "import_id": lambda organization: factories.MemberImportFactory(organization=organization).pk,
+    "purchase_id": lambda organization: factories.PurchaseFactory(organization=organization).pk,
+    "rule_id": lambda organization: factories.CreditRuleFactory(organization=organization).pk,
 }
 
 

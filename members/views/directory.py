@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 
+from members.extensions import directory_bulk_actions, directory_columns, member_detail_panels
 from members.forms.directory import (
     STATUS_ACTIONS,
     BulkActionForm,
@@ -111,13 +112,19 @@ def member_list(request):
     filters = form.filters()
     members = member_directory(organization=request.org, filters=filters)
     page = Paginator(members, PAGE_SIZE).get_page(request.GET.get("page"))
+    # A list, so that the columns other apps add (members.extensions) annotate the very rows
+    # the template shows, with one query per column for the whole page.
+    page.object_list = list(page.object_list)
     can_manage = _can_manage(request)
+    role = Role(request.member.role)
     context = {
         "form": form,
         "page": page,
         "is_filtered": form.is_filtered(),
         "sort_links": _sort_links(request, filters.sort),
         "can_manage": can_manage,
+        "extension_columns": directory_columns(request.org, role, page.object_list),
+        "extension_bulk_actions": directory_bulk_actions(role) if can_manage else [],
     }
     if can_manage:
         context["bulk_form"] = BulkActionForm(
@@ -221,6 +228,7 @@ def _render_detail(request, member: Member, *, profile_form=None, status=200):
         "invitations": member_invitations(organization=request.org, member=member),
         "can_manage": can_manage,
         "is_self": member.pk == request.member.pk,
+        "detail_panels": member_detail_panels(request, member),
     }
     if can_manage and member.status != Status.REMOVED:
         context.update(

@@ -1,0 +1,1 @@
+"""Forms of the credit app, one module per screen family."""

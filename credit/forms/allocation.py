@@ -1,0 +1,351 @@
+"""Forms for moving members' credit (allocate, take back, monthly spending cap) and for
+narrowing the credit history.
+
+Choice fields list only the organization's own members and lists: an id of another
+organization is "not found", exactly like a missing one. Amounts are checked by the ledger's
+`amount_of` (more than zero, at most 4 decimal places, not absurdly large), in the
+organization's currency: "12,50", "12.50 EUR" and "€12.50" are understood in a euro
+organization, "10 USD" is refused with a clear message. Forms that move money carry a one-time
+key (`idempotency_key`), made when the form is first shown, so that a form sent twice moves
+money once.
+"""
+
+import datetime
+import re
+import secrets
+import uuid
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from moneyed import CURRENCIES
+
+from credit.models import Transfer
+from credit.selectors.balances import Target
+from credit.selectors.history import history_members
+from credit.services.ledger import amount_of
+from members.models import MemberList
+from members.selectors.directory import SORTS
+from organizations.models import Member, Organization
+from skypemgr.errors import ApplicationError
+
+NOT_FOUND = _("Some of the chosen members were not found. Nothing was moved.")
+# Three letters on their own, such as "USD" in "10 USD".
+_CODE = re.compile(r"(?<![A-Za-z])[A-Za-z]{3}(?![A-Za-z])")
+# A currency sign and the currencies it may stand for.
+_SIGNS = {"€": {"EUR"}, "£": {"GBP"}, "¥": {"JPY"}, "$": {"USD", "CAD", "AUD"}}
+_SPACES = re.compile(r"[\s\u00a0\u202f]+")
+
+
+# uuid1 counts 100 ns intervals from the start of the Gregorian calendar.
+_UUID_EPOCH = datetime.datetime(1582, 10, 15, tzinfo=datetime.UTC)
+
+
+def new_key() -> str:
+    """A form's one-time key. Time-based (uuid1, with a random node rather than the server's
+    MAC address), so that the key tells when the form was made: see `issued_at`."""
+    return uuid.uuid1(node=secrets.randbits(48) | 1 << 40).hex
+
+
+class AmountField(forms.CharField):
+    """An amount typed by a person, cleaned into Money in `currency` (None when empty)."""
+
+    def __init__(self, *, currency: str, **kwargs):
+        kwargs.setdefault("max_length", 40)
+        super().__init__(**kwargs)
+        self.currency = currency
+        self.widget.attrs.update({"inputmode": "decimal", "autocomplete": "off"})
+
+    def _number_text(self, text: str) -> str:
+        other = _("Amounts are in %(currency)s here: type the number only, such as 25 or 12.50.")
+        for code in _CODE.findall(text):
+            if code.upper() in CURRENCIES and code.upper() != self.currency:
+                raise ValidationError(other, code="currency", params={"currency": self.currency})
+        text = _CODE.sub(lambda match: "" if match[0].upper() == self.currency else match[0], text)
+        for sign, currencies in _SIGNS.items():
+            if sign in text:
+                if self.currency not in currencies:
+                    raise ValidationError(
+                        other, code="currency", params={"currency": self.currency}
+                    )
+                text = text.replace(sign, "")
+        # Spaces group thousands in French ("1 000,50"); they carry no meaning.
+        return _SPACES.sub("", text)
+
+    def clean(self, value):
+        text = super().clean(value)
+        if text in self.empty_values:
+            return None
+        try:
+            return amount_of(self._number_text(text), self.currency)
+        except ApplicationError as error:
+            raise ValidationError(error.message, code=error.code) from error
+
+
+class _KeyedForm(forms.Form):
+    idempotency_key = forms.UUIDField(
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": _("This form has expired: start again."),
+            "invalid": _("This form has expired: start again."),
+        },
+    )
+
+    @property
+    def key(self) -> str:
+        return self.cleaned_data["idempotency_key"].hex
+
+    @property
+    def issued_at(self) -> datetime.datetime | None:
+        """When the form was made, for a key made by `new_key`; None for any other key."""
+        key = self.cleaned_data["idempotency_key"]
+        if key.version != 1:
+            return None
+        issued = _UUID_EPOCH + datetime.timedelta(microseconds=key.time // 10)
+        return issued if issued <= timezone.now() + datetime.timedelta(minutes=5) else None
+
+
+def _amount(organization: Organization, label, **kwargs) -> AmountField:
+    return AmountField(
+        currency=organization.currency,
+        label=label,
+        help_text=_("In %(currency)s, up to 4 decimal places.")
+        % {"currency": organization.currency},
+        error_messages={"required": _("Enter an amount, such as 25 or 12.50.")},
+        **kwargs,
+    )
+
+
+class _TargetForm(_KeyedForm):
+    """Whose credit moves: the members chosen in the directory, a list, or everyone."""
+
+    target = forms.ChoiceField(
+        label=_("Members"),
+        choices=Target.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose whose credit moves."),
+            "invalid_choice": _("Choose whose credit moves."),
+        },
+    )
+    members = forms.ModelMultipleChoiceField(
+        label=_("Chosen members"),
+        required=False,
+        queryset=Member.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "invalid_choice": NOT_FOUND,
+            "invalid_pk_value": NOT_FOUND,
+            "invalid_list": NOT_FOUND,
+        },
+    )
+    member_list = forms.ModelChoiceField(
+        label=_("List"),
+        required=False,
+        queryset=MemberList.objects.none(),
+        empty_label=_("Choose a list"),
+        error_messages={"invalid_choice": _("This list was not found.")},
+    )
+    # The preview's fingerprint of who is included: the confirmation must find the same.
+    expected = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
+    everyone_label = _("Everyone")
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+        ids = self.named_member_ids()
+        self.fields["members"].queryset = (
+            Member.objects.for_org(organization).filter(pk__in=ids).order_by(*SORTS["name"])
+        )
+        self.fields["member_list"].queryset = MemberList.objects.for_org(organization)
+        named = ids and self.fields["members"].queryset.exists()
+        choices = [(Target.SELECTED, _("The members chosen in the directory"))] if named else []
+        choices += [
+            (Target.LIST, _("The members of a list")),
+            (Target.EVERYONE, self.everyone_label),
+        ]
+        self.fields["target"].choices = choices
+
+    def named_member_ids(self) -> list[int]:
+        """The member ids the data or the initial values name (only well-formed ones)."""
+        if self.is_bound:
+            getlist = getattr(self.data, "getlist", None)
+            raw = getlist("members") if getlist else self.data.get("members", [])
+        else:
+            raw = self.initial.get("members", [])
+        if isinstance(raw, str | int):
+            raw = [raw]
+        ids = []
+        for value in raw:
+            value = str(getattr(value, "pk", value))
+            if value.isascii() and value.isdigit() and len(value) < 12:
+                ids.append(int(value))
+        return ids
+
+    def clean(self):
+        data = super().clean()
+        target = data.get("target")
+        if target == Target.SELECTED and not data.get("members") and "members" not in self.errors:
+            self.add_error("members", _("Choose at least one member."))
+        if target == Target.LIST and not data.get("member_list"):
+            self.add_error("member_list", _("Choose a list."))
+        return data
+
+
+class AllocateForm(_TargetForm):
+    everyone_label = _("Everyone who has joined")
+
+    memo = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=200,
+        help_text=_("Shown in the history, such as “March travel”."),
+    )
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, organization=organization, **kwargs)
+        self.fields["amount"] = _amount(organization, _("Amount for each member"))
+        self.order_fields(["target", "members", "member_list", "amount", "memo"])
+
+
+class TakeBackHow:
+    AMOUNT = "amount"
+    ALL = "all"
+    CHOICES = [(AMOUNT, _("This amount from each member")), (ALL, _("All of their credit"))]
+
+
+class TakeBackForm(_TargetForm):
+    everyone_label = _("Everyone who holds credit")
+
+    how = forms.ChoiceField(
+        label=_("How much"),
+        choices=TakeBackHow.CHOICES,
+        initial=TakeBackHow.AMOUNT,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose how much to take back."),
+            "invalid_choice": _("Choose how much to take back."),
+        },
+    )
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, organization=organization, **kwargs)
+        self.fields["amount"] = _amount(organization, _("Amount"), required=False)
+        self.order_fields(["target", "members", "member_list", "how", "amount"])
+
+    def clean(self):
+        data = super().clean()
+        wants_amount = data.get("how") == TakeBackHow.AMOUNT and "amount" not in self.errors
+        if wants_amount and not data.get("amount"):
+            self.add_error("amount", _("Enter an amount, or choose all of their credit."))
+        return data
+
+    @property
+    def amount_or_all(self):
+        """The amount to take from each member, or None for all of it."""
+        data = self.cleaned_data
+        return None if data["how"] == TakeBackHow.ALL else data["amount"]
+
+
+class MemberAllocateForm(_KeyedForm):
+    memo = forms.CharField(label=_("Note"), required=False, max_length=200)
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["amount"] = _amount(organization, _("Amount to give"))
+        self.order_fields(["amount", "memo"])
+
+
+class MemberTakeBackForm(_KeyedForm):
+    how = forms.ChoiceField(
+        label=_("How much"),
+        choices=[(TakeBackHow.AMOUNT, _("This amount")), (TakeBackHow.ALL, _("All of it"))],
+        initial=TakeBackHow.AMOUNT,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose how much to take back."),
+            "invalid_choice": _("Choose how much to take back."),
+        },
+    )
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["amount"] = _amount(organization, _("Amount to take back"), required=False)
+        self.order_fields(["how", "amount"])
+
+    def clean(self):
+        data = super().clean()
+        wants_amount = data.get("how") == TakeBackHow.AMOUNT and "amount" not in self.errors
+        if wants_amount and not data.get("amount"):
+            self.add_error("amount", _("Enter an amount, or choose all of it."))
+        return data
+
+    @property
+    def amount_or_all(self):
+        data = self.cleaned_data
+        return None if data["how"] == TakeBackHow.ALL else data["amount"]
+
+
+class SpendingCapForm(forms.Form):
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cap"] = AmountField(
+            currency=organization.currency,
+            label=_("Monthly spending cap"),
+            required=False,
+            help_text=_(
+                "The most this member's calls may spend in a calendar month. "
+                "Leave empty for no cap."
+            ),
+        )
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class HistoryFilterForm(forms.Form):
+    """The history's filters, read from the query string. A value that does not fit is
+    dropped and shown as the field's error; the other filters still apply."""
+
+    kind = forms.ChoiceField(
+        label=_("Type"), required=False, choices=[("", _("All types")), *Transfer.Kind.choices]
+    )
+    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput)
+    date_to = forms.DateField(label=_("Until"), required=False, widget=DateInput)
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["member"] = forms.ModelChoiceField(
+            label=_("Member"),
+            required=False,
+            queryset=history_members(organization=organization),
+            empty_label=_("Everyone"),
+            error_messages={"invalid_choice": _("This member was not found.")},
+        )
+        self.order_fields(["member", "kind", "date_from", "date_to"])
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", _("Choose a day after the first one."))
+        return data
+
+    def filters(self) -> dict:
+        """The valid part of the query (call after is_valid())."""
+        data = self.cleaned_data
+        return {
+            "member": data.get("member"),
+            "kind": data.get("kind") or "",
+            "date_from": data.get("date_from"),
+            "date_to": data.get("date_to"),
+        }
+
+    def is_filtered(self) -> bool:
+        return any(self.filters().values())

@@ -1,0 +1,154 @@
+"""Forms of the credit rules page: a new rule, and pausing or resuming one.
+
+Amounts are parsed with the ledger's `amount_of` (positive, at most 4 decimal places, in the
+organization's currency); lists and members are chosen among the organization's own, so an id
+of another organization is "not found". Which fields a kind of rule needs is checked here for
+a friendly form and again by the service, which has the last word.
+"""
+
+import uuid
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from credit.models import CreditRule
+from credit.services.ledger import amount_of
+from credit.services.rules import Start, Target
+from members.models import MemberList
+from organizations.models import Member, Organization
+from skypemgr.errors import ApplicationError
+
+NOT_FOUND = _("This choice was not found. Reload the page and choose again.")
+
+
+class AmountField(forms.CharField):
+    """A money amount typed by a person ("12.5", "12,50"), returned as Money."""
+
+    def __init__(self, *, currency: str = "EUR", **kwargs):
+        self.currency = currency
+        kwargs.setdefault("max_length", 24)
+        super().__init__(**kwargs)
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        attrs.update(inputmode="decimal", autocomplete="off")
+        return attrs
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value in self.empty_values:
+            return None
+        try:
+            return amount_of(value, self.currency)
+        except ApplicationError as error:
+            raise ValidationError(error.message, code=error.code) from None
+
+
+class CreditRuleForm(forms.Form):
+    # A one-time key, made when the form is first shown: a double submit creates one rule.
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    kind = forms.ChoiceField(
+        label=_("Rule"),
+        choices=CreditRule.Kind.choices,
+        widget=forms.RadioSelect,
+        initial=CreditRule.Kind.AUTO_RECHARGE,
+        error_messages={"required": _("Choose a kind of rule.")},
+    )
+    target = forms.ChoiceField(
+        label=_("For"),
+        choices=Target.choices,
+        widget=forms.RadioSelect,
+        initial=Target.EVERYONE,
+        error_messages={"required": _("Choose whom the rule is for.")},
+    )
+    member_list = forms.ModelChoiceField(
+        label=_("List"),
+        queryset=MemberList.objects.none(),
+        required=False,
+        empty_label=_("Choose a list"),
+        error_messages={"invalid_choice": NOT_FOUND},
+    )
+    member = forms.ModelChoiceField(
+        label=_("Member"),
+        queryset=Member.objects.none(),
+        required=False,
+        empty_label=_("Choose a member"),
+        error_messages={"invalid_choice": NOT_FOUND},
+    )
+    amount = AmountField(
+        label=_("Amount"),
+        help_text=_(
+            "Automatic recharge: what each recharge adds. Add each month: what each member "
+            "receives on the 1st. Top up: the balance each member is brought up to."
+        ),
+        error_messages={"required": _("Enter an amount, such as 25 or 12.50.")},
+    )
+    threshold = AmountField(
+        label=_("When the balance falls below"),
+        required=False,
+        help_text=_("Automatic recharge only."),
+    )
+    monthly_max = AmountField(
+        label=_("At most per month"),
+        required=False,
+        help_text=_("Automatic recharge only: the most one member may receive in a month."),
+    )
+    start = forms.ChoiceField(
+        label=_("First allocation"),
+        choices=Start.choices,
+        widget=forms.RadioSelect,
+        initial=Start.THIS_MONTH,
+        required=False,
+        help_text=_("Monthly rules only."),
+    )
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+        self.fields["member_list"].queryset = MemberList.objects.for_org(organization)
+        self.fields["member"].queryset = Member.objects.for_org(organization).filter(
+            status=Member.Status.ACTIVE
+        )
+        for name in ("amount", "threshold", "monthly_max"):
+            field = self.fields[name]
+            field.currency = organization.currency
+            field.widget.attrs["placeholder"] = "0.00"
+            field.label = f"{field.label} ({organization.currency})"
+        if not self.is_bound:
+            self.initial["idempotency_key"] = uuid.uuid4().hex
+
+    def clean(self):
+        data = super().clean()
+        target = data.get("target")
+        if (
+            target == Target.LIST
+            and not data.get("member_list")
+            and "member_list" not in self.errors
+        ):
+            self.add_error("member_list", _("Choose a list."))
+        if target == Target.MEMBER and not data.get("member") and "member" not in self.errors:
+            self.add_error("member", _("Choose a member."))
+        if data.get("kind") == CreditRule.Kind.AUTO_RECHARGE:
+            if data.get("threshold") is None and "threshold" not in self.errors:
+                self.add_error("threshold", _("Say below which balance to recharge."))
+            if data.get("monthly_max") is None and "monthly_max" not in self.errors:
+                self.add_error(
+                    "monthly_max", _("Say how much may be recharged each month at most.")
+                )
+        return data
+
+
+class CreditRuleActiveForm(forms.Form):
+    """Pause or resume a rule of the organization."""
+
+    rule = forms.ModelChoiceField(
+        queryset=CreditRule.objects.none(),
+        widget=forms.HiddenInput,
+        error_messages={"required": NOT_FOUND, "invalid_choice": NOT_FOUND},
+    )
+    active = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["rule"].queryset = CreditRule.objects.for_org(organization)

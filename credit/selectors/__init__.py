@@ -1,0 +1,1 @@
+"""Reads for balances, history and purchases, always given the organization."""

@@ -1,0 +1,233 @@
+"""Reads of balances: the company's, each member's, and what an allocation or a take-back would
+do before it is confirmed (the preview). Always given the organization; never writes (no
+account is created here: a member without a wallet simply holds nothing).
+"""
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+from djmoney.money import Money
+
+from credit.models import Account, CreditSettings
+from members.models import ListMembership, MemberList
+from members.selectors.directory import SORTS
+from organizations.models import Member, Organization
+from organizations.roles import Role
+
+Status = Member.Status
+
+
+class Target(models.TextChoices):
+    """Whose credit an allocation or a take-back moves."""
+
+    SELECTED = "selected", _("The members chosen in the directory")
+    LIST = "list", _("The members of a list")
+    EVERYONE = "everyone", _("Everyone")
+
+
+def _ids(members: Iterable) -> list[int]:
+    return [member.pk if isinstance(member, Member) else int(member) for member in members]
+
+
+def company_balance(*, organization: Organization) -> Money:
+    amount = (
+        Account.objects.for_org(organization)
+        .filter(kind=Account.Kind.ORGANIZATION, member=None)
+        .values_list("balance", flat=True)
+        .first()
+    )
+    return Money(amount or Decimal(0), organization.currency)
+
+
+def may_buy(*, organization: Organization, member: Member) -> bool:
+    """Whether to offer `member` the way to buy credit: owners, and the finance members an
+    owner allowed. The same rule as credit.services.purchases.may_purchase, read without
+    creating the organization's credit settings (pages showing a link must not write)."""
+    if member.role == Role.OWNER:
+        return True
+    if member.role != Role.FINANCE:
+        return False
+    return CreditSettings.objects.for_org(organization).filter(purchasers=member).exists()
+
+
+def member_balances(*, organization: Organization, members: Iterable) -> dict[int, Money]:
+    """{member id: balance} in one query; members without a wallet are left out (they hold
+    nothing)."""
+    rows = (
+        Account.objects.for_org(organization)
+        .filter(kind=Account.Kind.MEMBER, member_id__in=_ids(members))
+        .values_list("member_id", "balance")
+    )
+    return {member_id: Money(amount, organization.currency) for member_id, amount in rows}
+
+
+@dataclass(frozen=True)
+class MemberCredit:
+    balance: Money
+    # What usage may spend in a calendar month; None: no limit.
+    monthly_spending_cap: Money | None
+    has_wallet: bool
+
+
+def member_credit(*, organization: Organization, member: Member) -> MemberCredit:
+    """A member's balance and monthly spending cap (one query)."""
+    wallet = (
+        Account.objects.for_org(organization)
+        .filter(kind=Account.Kind.MEMBER, member=member)
+        .only(
+            "balance", "balance_currency", "monthly_spending_cap", "monthly_spending_cap_currency"
+        )
+        .first()
+    )
+    if wallet is None:
+        return MemberCredit(Money(0, organization.currency), None, has_wallet=False)
+    return MemberCredit(wallet.balance, wallet.monthly_spending_cap, has_wallet=True)
+
+
+def credit_target_members(
+    *,
+    organization: Organization,
+    target: str,
+    members: Sequence = (),
+    member_list: MemberList | None = None,
+    holding_credit: bool = False,
+) -> QuerySet[Member]:
+    """The members a target names, in directory order.
+
+    `members` (selected) and `member_list` must be the organization's (forms check it).
+    Everyone is every active member when giving credit; when taking it back
+    (`holding_credit`), everyone who holds some, whatever their status.
+    """
+    found = Member.objects.for_org(organization)
+    if target == Target.SELECTED:
+        found = found.filter(pk__in=_ids(members))
+    elif target == Target.LIST:
+        in_list = ListMembership.objects.for_org(organization).filter(member_list=member_list)
+        found = found.filter(pk__in=in_list.values("member_id"))
+    elif holding_credit:
+        holders = Account.objects.for_org(organization).filter(
+            kind=Account.Kind.MEMBER, balance__gt=0
+        )
+        found = found.filter(pk__in=holders.values("member_id"))
+    else:
+        found = found.filter(status=Status.ACTIVE)
+    return found.order_by(*SORTS["name"])
+
+
+@dataclass(frozen=True)
+class PlanLine:
+    member: Member
+    balance: Money
+    amount: Money
+
+    @property
+    def after(self) -> Money:
+        return self.balance + self.amount
+
+
+@dataclass
+class CreditPlan:
+    """What a confirmation would move. `lines` are the members it moves credit for;
+    `left_out` who was named but is not included, with the reason; `short` (take-back) who
+    holds less than asked, which blocks the confirmation."""
+
+    lines: list[PlanLine]
+    left_out: list[tuple[Member, str]]
+    total: Money
+    company_before: Money
+    company_after: Money
+    short: list[PlanLine] = field(default_factory=list)
+    # Allocation: what the company balance lacks to cover the total.
+    missing: Money | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.lines)
+
+    @property
+    def member_ids(self) -> list[int]:
+        return [line.member.pk for line in self.lines]
+
+    @property
+    def fingerprint(self) -> str:
+        """Who the plan moves credit for: the confirmation must find the same people."""
+        text = ",".join(str(pk) for pk in sorted(self.member_ids))
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    @property
+    def can_confirm(self) -> bool:
+        return bool(self.lines) and not self.short and self.missing is None
+
+
+# Why someone named is not part of an allocation or a take-back.
+NOT_JOINED = _("has not joined yet")
+FORMER = _("is a former member")
+HOLDS_NOTHING = _("holds no credit")
+
+
+def allocation_preview(
+    *, organization: Organization, members: Iterable[Member], amount: Money
+) -> CreditPlan:
+    """Giving `amount` to each member: active and suspended members receive it; people
+    invited who have not joined (they have no balance yet) and former members do not."""
+    members = list(members)
+    balances = member_balances(organization=organization, members=members)
+    zero = Money(0, organization.currency)
+    lines, left_out = [], []
+    for member in members:
+        if member.status == Status.INVITED:
+            left_out.append((member, NOT_JOINED))
+        elif member.status == Status.REMOVED:
+            left_out.append((member, FORMER))
+        else:
+            lines.append(PlanLine(member, balances.get(member.pk, zero), amount))
+    total = amount * len(lines)
+    before = company_balance(organization=organization)
+    missing = total - before if total > before else None
+    return CreditPlan(
+        lines=lines,
+        left_out=left_out,
+        total=total,
+        company_before=before,
+        company_after=before - total,
+        missing=missing,
+    )
+
+
+def take_back_preview(
+    *, organization: Organization, members: Iterable[Member], amount: Money | None
+) -> CreditPlan:
+    """Taking `amount` back from each member, or all they hold when `amount` is None.
+
+    People invited who have not joined hold nothing and are left out, as are members holding
+    nothing when taking all of it; a member holding less than `amount` is `short`.
+    """
+    members = list(members)
+    balances = member_balances(organization=organization, members=members)
+    zero = Money(0, organization.currency)
+    lines, left_out, short = [], [], []
+    for member in members:
+        balance = balances.get(member.pk, zero)
+        if member.status == Status.INVITED:
+            left_out.append((member, NOT_JOINED))
+        elif amount is None and balance.amount <= 0:
+            left_out.append((member, HOLDS_NOTHING))
+        elif amount is not None and balance < amount:
+            short.append(PlanLine(member, balance, -amount))
+        else:
+            lines.append(PlanLine(member, balance, -(amount if amount is not None else balance)))
+    total = sum((-line.amount for line in lines), start=zero)
+    before = company_balance(organization=organization)
+    return CreditPlan(
+        lines=lines,
+        left_out=left_out,
+        short=short,
+        total=total,
+        company_before=before,
+        company_after=before + total,
+    )

@@ -1,0 +1,1 @@
+"""Writes for the ledger, purchases, allocations and rules, one module each."""

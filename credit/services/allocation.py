@@ -1,0 +1,242 @@
+"""Allocating credit to members and taking it back: all or nothing, once per form key.
+
+Owns allocation and take-back transfers. Each call posts its transfers through
+`transfers_post` in one transaction (which locks the accounts in id order); the idempotency
+key of each transfer is the caller's key (a form's one-time key, a rule's period) plus the
+member, so a double-submitted form moves money once.
+"""
+
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+from djmoney.money import Money
+
+from credit.models import Account, Transfer
+from credit.services.ledger import (
+    InsufficientFunds,
+    Movement,
+    accounts_lock,
+    amount_of,
+    member_wallets,
+    system_account,
+    transfers_post,
+)
+from organizations.audit import audit_record
+from organizations.models import Member, Organization
+from organizations.roles import Role
+from skypemgr.errors import ApplicationError
+
+
+class CompanyBalanceShort(ApplicationError):
+    """The company balance cannot cover an allocation; `missing` says by how much."""
+
+    code = "company_balance_short"
+
+    def __init__(self, message: str, *, missing: Money):
+        super().__init__(message)
+        self.missing = missing
+
+
+def _require_manager(actor: Member | None) -> None:
+    if actor is not None and not Role(actor.role).at_least(Role.ADMIN):
+        raise ApplicationError(_("Only owners and admins move members' credit."), code="denied")
+
+
+def _eligible(organization: Organization, members: Sequence[Member]) -> list[Member]:
+    """The members as rows of this organization, refusing anyone who cannot hold credit."""
+    ids = {member.pk if isinstance(member, Member) else int(member) for member in members}
+    found = list(Member.objects.for_org(organization).filter(pk__in=ids).order_by("pk"))
+    if len(found) != len(ids):
+        raise ApplicationError(_("Some of these people are not members here."), code="not_found")
+    if not found:
+        raise ApplicationError(_("Choose at least one member."), code="empty")
+    former = [member for member in found if member.status == Member.Status.REMOVED]
+    if former:
+        raise ApplicationError(
+            _("%(names)s left the organization and cannot receive credit.")
+            % {"names": ", ".join(str(member) for member in former[:5])},
+            code="former_member",
+        )
+    # A placeholder has no wallet yet; opening one would keep a revoked invitation from
+    # deleting it (Account.member is PROTECT).
+    invited = [member for member in found if member.status == Member.Status.INVITED]
+    if invited:
+        raise ApplicationError(
+            _("%(names)s has not joined yet and cannot receive credit.")
+            % {"names": ", ".join(str(member) for member in invited[:5])},
+            code="not_joined",
+        )
+    return found
+
+
+def credit_allocate(
+    *,
+    organization: Organization,
+    actor: Member | None,
+    members: Sequence[Member],
+    amount,
+    idempotency_key: str,
+    kind: str = Transfer.Kind.ALLOCATION,
+    memo: str = "",
+    ip_address: str | None = None,
+) -> list[Transfer]:
+    """Give each member `amount` from the company balance, in one transaction.
+
+    When the company balance is short, nothing moves and CompanyBalanceShort says how much is
+    missing. Writes one audit event for the whole allocation, and none for a replay of it (a
+    double-submitted form): the company balance and the wallets are locked (in id order)
+    before the keys are looked up, so two posts of one form cannot both count as new.
+    """
+    _require_manager(actor)
+    money = amount_of(amount, organization.currency)
+    targets = _eligible(organization, members)
+    with transaction.atomic():
+        company = system_account(organization, Account.Kind.ORGANIZATION)
+        wallets = member_wallets(organization, targets)
+        accounts_lock(organization, [company, *wallets.values()])
+        keys = [f"{idempotency_key}:member:{member.pk}" for member in targets]
+        replay = set(
+            Transfer.objects.for_org(organization)
+            .filter(idempotency_key__in=keys)
+            .values_list("idempotency_key", flat=True)
+        ) == set(keys)
+        movements = [
+            Movement(
+                source=company,
+                destination=wallets[member.pk],
+                amount=money,
+                kind=kind,
+                idempotency_key=key,
+                memo=memo,
+            )
+            for member, key in zip(targets, keys, strict=True)
+        ]
+        try:
+            transfers = transfers_post(organization=organization, actor=actor, movements=movements)
+        except InsufficientFunds:
+            short = True
+        else:
+            short = False
+        if short:
+            total = money * len(targets)
+            balance = Account.objects.for_org(organization).get(pk=company.pk).balance
+            missing = total - balance
+            raise CompanyBalanceShort(
+                _("The company balance (%(balance)s) is short by %(missing)s for %(total)s.")
+                % {"balance": balance, "missing": missing, "total": total},
+                missing=missing,
+            )
+        if replay:
+            return transfers
+        audit_record(
+            organization=organization,
+            actor=actor,
+            verb="credit.allocated",
+            data={
+                "amount": str(money.amount),
+                "members": len(targets),
+                "total": str((money * len(targets)).amount),
+                "key": idempotency_key,
+            },
+            ip_address=ip_address,
+        )
+    return transfers
+
+
+def credit_take_back(
+    *,
+    organization: Organization,
+    actor: Member | None,
+    members: Sequence[Member],
+    amount=None,
+    idempotency_key: str,
+    ip_address: str | None = None,
+) -> list[Transfer]:
+    """Return credit from members to the company balance: `amount` from each, or all they
+    hold when `amount` is None. Refused, with nothing moved, when a member holds less.
+
+    Locks the company balance and the wallets (in id order) before reading them. A replay of
+    the same key (a double-submitted form) returns what the first post took, whatever the
+    wallets hold now, and writes no second audit event.
+    """
+    _require_manager(actor)
+    money = amount_of(amount, organization.currency) if amount is not None else None
+    targets = _eligible_for_take_back(organization, members)
+    with transaction.atomic():
+        company = system_account(organization, Account.Kind.ORGANIZATION)
+        wallets = member_wallets(organization, targets)
+        # Locked and read again by transfers_post; read here to size "all of it".
+        locked = accounts_lock(organization, [company, *wallets.values()])
+        keys = {member.pk: f"{idempotency_key}:member:{member.pk}" for member in targets}
+        done = {
+            transfer.idempotency_key: transfer
+            for transfer in Transfer.objects.for_org(organization).filter(
+                idempotency_key__in=keys.values()
+            )
+        }
+        movements = []
+        # One form posts all its transfers or none: any key seen means the whole form is a
+        # replay, and a member it skipped (holding nothing then) stays untouched now.
+        replay = bool(done)
+        for member in targets:
+            wallet = locked[wallets[member.pk].pk]
+            key = keys[member.pk]
+            if replay and key not in done:
+                continue
+            if key in done:
+                movements.append(
+                    Movement(
+                        source=wallet,
+                        destination=locked[company.pk],
+                        amount=done[key].amount,
+                        kind=Transfer.Kind.TAKE_BACK,
+                        idempotency_key=key,
+                    )
+                )
+                continue
+            take = money if money is not None else wallet.balance
+            if take.amount <= 0:
+                continue
+            if wallet.balance < take:
+                raise ApplicationError(
+                    _("%(name)s holds %(balance)s: you cannot take back %(amount)s.")
+                    % {"name": member, "balance": wallet.balance, "amount": take},
+                    code="member_short",
+                )
+            movements.append(
+                Movement(
+                    source=wallet,
+                    destination=locked[company.pk],
+                    amount=take,
+                    kind=Transfer.Kind.TAKE_BACK,
+                    idempotency_key=key,
+                )
+            )
+        if not movements:
+            raise ApplicationError(_("These members hold no credit to take back."), code="empty")
+        transfers = transfers_post(organization=organization, actor=actor, movements=movements)
+        if all(movement.idempotency_key in done for movement in movements):
+            return transfers
+        audit_record(
+            organization=organization,
+            actor=actor,
+            verb="credit.taken_back",
+            data={
+                "members": len(movements),
+                "total": str(sum((m.amount.amount for m in movements), start=0)),
+                "key": idempotency_key,
+            },
+            ip_address=ip_address,
+        )
+    return transfers
+
+
+def _eligible_for_take_back(organization: Organization, members: Sequence[Member]):
+    ids = {member.pk if isinstance(member, Member) else int(member) for member in members}
+    found = list(Member.objects.for_org(organization).filter(pk__in=ids).order_by("pk"))
+    if len(found) != len(ids):
+        raise ApplicationError(_("Some of these people are not members here."), code="not_found")
+    if not found:
+        raise ApplicationError(_("Choose at least one member."), code="empty")
+    return found

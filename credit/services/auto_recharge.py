@@ -1,0 +1,252 @@
+"""Company auto-recharge: charging the saved payment method off-session when the company
+balance falls below the threshold, at most once at a time and within a monthly maximum.
+
+Owns the automatic-recharge Purchases (method `auto_recharge`) until Stripe answers, and the
+auto-recharge switch of CreditSettings when a charge is refused. A recharge is credited only by
+Stripe's webhook (credit.services.webhooks), never here.
+
+Locks: the organization row (every decision to start a recharge is taken under it, so that the
+checks and the insert are one step), then the purchase row, then the credit settings row.
+The partial unique constraint `purchase_one_auto_recharge_in_flight` backs the "once at a time"
+rule even for a caller that skipped the lock.
+"""
+
+import logging
+import zoneinfo
+from decimal import Decimal
+
+import stripe
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from djmoney.money import Money
+
+from credit.models import Account, CreditSettings, Purchase
+from credit.services.ledger import system_account
+from credit.services.notifications import auto_recharge_disabled_email_owners
+from credit.services.purchases import (
+    credit_settings,
+    purchase_create,
+    purchase_fail,
+    purchase_payment_started,
+)
+from credit.services.stripe_gateway import (
+    payment_intent_off_session_create,
+    stripe_configured,
+)
+from organizations.audit import audit_record
+from organizations.models import Organization
+from organizations.scoping import all_tenants
+from skypemgr.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+# Purchases that count against the monthly maximum: every recharge charged or being charged.
+COUNTED = (
+    Purchase.Status.PENDING,
+    Purchase.Status.PROCESSING,
+    Purchase.Status.PAID,
+    Purchase.Status.REFUNDED,
+)
+
+
+def _configured(settings_row: CreditSettings) -> bool:
+    return bool(
+        settings_row.auto_recharge_enabled
+        and settings_row.stripe_customer_id
+        and settings_row.stripe_payment_method_id
+        and settings_row.auto_recharge_amount.amount > 0
+        and settings_row.auto_recharge_threshold.amount > 0
+    )
+
+
+def month_start(organization: Organization):
+    """Midnight on the 1st of this month in the organization's time zone (an aware datetime)."""
+    try:
+        zone = zoneinfo.ZoneInfo(organization.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo("UTC")
+    now = timezone.now().astimezone(zone)
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def auto_recharged_this_month(organization: Organization) -> Money:
+    total = (
+        Purchase.objects.for_org(organization)
+        .filter(
+            method=Purchase.Method.AUTO_RECHARGE,
+            status__in=COUNTED,
+            created_at__gte=month_start(organization),
+        )
+        .aggregate(total=Sum("amount"))["total"]
+    )
+    return Money(total or Decimal(0), organization.currency)
+
+
+def auto_recharge_start_if_needed(*, organization: Organization) -> Purchase | None:
+    """Start one off-session recharge when the company balance is below the threshold.
+
+    Starts nothing unless auto-recharge is on with a saved payment method, the balance is below
+    the threshold, no automatic recharge is waiting or processing, and this month's recharges
+    (in the organization's time zone) plus this one stay within the monthly maximum. Under the
+    organization row's lock it re-reads all of this, creates the Purchase, and after commit a
+    task charges the card (`auto_recharge_charge`). Safe to call from many threads at once:
+    one recharge starts. Returns it, or None.
+    """
+    if not _configured(credit_settings(organization)) or not stripe_configured():
+        return None
+    try:
+        with transaction.atomic():
+            Organization.objects.select_for_update().get(pk=organization.pk)
+            settings_row = CreditSettings.objects.for_org(organization).get()
+            if not _configured(settings_row):
+                return None
+            company = system_account(organization, Account.Kind.ORGANIZATION)
+            if company.balance >= settings_row.auto_recharge_threshold:
+                return None
+            in_flight = Purchase.objects.for_org(organization).filter(
+                method=Purchase.Method.AUTO_RECHARGE, status__in=Purchase.IN_FLIGHT
+            )
+            if in_flight.exists():
+                return None
+            amount = settings_row.auto_recharge_amount
+            if auto_recharged_this_month(organization) + amount > (
+                settings_row.auto_recharge_monthly_max
+            ):
+                return None
+            purchase = purchase_create(
+                organization=organization,
+                actor=None,
+                method=Purchase.Method.AUTO_RECHARGE,
+                amount=amount,
+            )
+            audit_record(
+                organization=organization,
+                actor=None,
+                verb="auto_recharge.started",
+                target=purchase,
+                data={
+                    "amount": str(amount.amount),
+                    "balance": str(company.balance.amount),
+                    "threshold": str(settings_row.auto_recharge_threshold.amount),
+                },
+            )
+            from credit.tasks.purchases import auto_recharge_charge as charge_task
+
+            charge_task.delay_on_commit(purchase.pk)
+    except IntegrityError:
+        # Another recharge went in flight between our check and our insert.
+        return None
+    except ApplicationError as error:
+        # The amount no longer fits the purchase limits: nothing starts; the settings page
+        # shows the limits when an owner next saves.
+        logger.warning("Auto-recharge of organization %s not started: %s", organization.pk, error)
+        return None
+    return purchase
+
+
+def auto_recharge_charge(*, purchase_id: int) -> Purchase | None:
+    """Charge the saved payment method for a waiting automatic recharge (the task's work).
+
+    Idempotent: a purchase no longer waiting, or already sent to Stripe, is left alone, and
+    the PaymentIntent's idempotency key (`purchase-<id>-intent`) makes a repeated call return
+    the same charge. A refusal by the card fails the purchase and turns auto-recharge off
+    (owners emailed once); a network or Stripe outage raises stripe.StripeError for the task
+    to retry. Credits nothing: the webhook does.
+    """
+    with all_tenants("a task names its purchase by id; the row carries its organization"):
+        purchase = (
+            Purchase.objects.select_related("organization")
+            .filter(pk=purchase_id, method=Purchase.Method.AUTO_RECHARGE)
+            .first()
+        )
+    if purchase is None or purchase.status != Purchase.Status.PENDING:
+        return purchase
+    organization = purchase.organization
+    settings_row = credit_settings(organization)
+    if not (settings_row.stripe_customer_id and settings_row.stripe_payment_method_id):
+        return auto_recharge_refused(
+            purchase=purchase, reason=_("No payment method is saved for automatic recharge.")
+        )
+    if not stripe_configured():
+        return purchase_fail(
+            purchase=purchase, reason=_("Online payments are not set up on this server.")
+        )
+    try:
+        intent = payment_intent_off_session_create(
+            purchase=purchase,
+            customer_id=settings_row.stripe_customer_id,
+            payment_method_id=settings_row.stripe_payment_method_id,
+        )
+    except stripe.CardError as error:
+        return auto_recharge_refused(
+            purchase=purchase, reason=refusal_reason(error.code, error.user_message or "")
+        )
+    except stripe.InvalidRequestError as error:
+        # The customer or the payment method is gone or unusable: no retry can help.
+        return auto_recharge_refused(
+            purchase=purchase,
+            reason=_("The saved payment method can no longer be charged (%(message)s).")
+            % {"message": error.user_message or error.code or "invalid request"},
+        )
+    if intent["status"] in ("requires_action", "requires_payment_method", "canceled"):
+        purchase_payment_started(purchase=purchase, payment_intent_id=intent["id"])
+        return auto_recharge_refused(
+            purchase=purchase, reason=refusal_reason("authentication_required")
+        )
+    return purchase_payment_started(
+        purchase=purchase, payment_intent_id=intent["id"], processing=True
+    )
+
+
+def auto_recharge_give_up(*, purchase_id: int, reason: str) -> None:
+    """The charge could not reach Stripe after every retry: the recharge failed (nothing was
+    charged with certainty, and the next drop of the balance tries again)."""
+    with all_tenants("a task names its purchase by id; the row carries its organization"):
+        purchase = Purchase.objects.select_related("organization").filter(pk=purchase_id).first()
+    if purchase is not None and not purchase.stripe_payment_intent_id:
+        purchase_fail(purchase=purchase, reason=reason)
+
+
+def refusal_reason(code: str | None, message: str = "") -> str:
+    """Why a charge of the saved payment method was refused, for the owners."""
+    if code == "authentication_required":
+        return _(
+            "The bank asked the card holder to confirm the payment, which cannot be done "
+            "automatically (authentication_required)."
+        )
+    if code == "card_declined":
+        return _("The card was declined (card_declined).")
+    return _("The payment was refused: %(message)s") % {"message": message or code or "?"}
+
+
+def auto_recharge_refused(*, purchase: Purchase, reason: str) -> Purchase:
+    """The saved payment method was refused: the purchase fails, auto-recharge is turned off
+    with the reason, and the owners are emailed once (for this recharge) with a link to fix
+    the payment method. Nothing is credited. Locks the purchase, then the credit settings.
+    """
+    organization = purchase.organization
+    with transaction.atomic():
+        purchase = purchase_fail(purchase=purchase, reason=reason)
+        if purchase.status != Purchase.Status.FAILED:
+            # Paid or refunded meanwhile (a late, out-of-order event): nothing was refused.
+            return purchase
+        settings_row = CreditSettings.objects.for_org(organization).select_for_update().first()
+        if settings_row is not None and settings_row.auto_recharge_enabled:
+            settings_row.auto_recharge_enabled = False
+            settings_row.auto_recharge_disabled_reason = reason[:500]
+            settings_row.save(
+                update_fields=["auto_recharge_enabled", "auto_recharge_disabled_reason"]
+            )
+            audit_record(
+                organization=organization,
+                actor=None,
+                verb="auto_recharge.disabled",
+                target=purchase,
+                data={"reason": reason[:500]},
+            )
+        auto_recharge_disabled_email_owners(
+            organization=organization, purchase=purchase, reason=reason
+        )
+    return purchase

@@ -1,0 +1,109 @@
+"""Emails about money to the organization's owners: receipts (and bank transfers received),
+and automatic recharges that stopped.
+
+Owns no rows: each email goes through the outbox (outbox.services.message_queue_email) under a
+key derived from what it is about, so that a retried task or a second webhook sends it once.
+Each owner reads it in their own language.
+"""
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from credit.models import Purchase
+from organizations.models import Member, Organization
+from organizations.roles import Role
+from organizations.scoping import all_tenants
+from outbox.services import message_queue_email
+
+
+def owners_to_notify(organization: Organization) -> list[tuple[Member, str, str]]:
+    """(owner, email address, language) of each active owner who has an address."""
+    owners = list(
+        Member.objects.for_org(organization)
+        .filter(role=Role.OWNER, status=Member.Status.ACTIVE)
+        .select_related("user")
+        .order_by("pk")
+    )
+    verified: dict[int, str] = {}
+    for address in EmailAddress.objects.filter(
+        user_id__in=[owner.user_id for owner in owners if owner.user_id], verified=True
+    ).order_by("-primary", "pk"):
+        verified.setdefault(address.user_id, address.email)
+    found = []
+    for owner in owners:
+        user = owner.user
+        email = verified.get(owner.user_id) or (user.email if user else "") or owner.email
+        if not email:
+            continue
+        language = (user.language if user else "") or settings.LANGUAGE_CODE
+        found.append((owner, email, language))
+    return found
+
+
+def site_url(url_name: str, **kwargs) -> str:
+    return settings.SITE_URL + reverse(url_name, kwargs=kwargs)
+
+
+def _email_owners(*, organization: Organization, template: str, key: str, context: dict) -> int:
+    """Queue `credit/email/<template>_*` to every owner, once per owner for `key`."""
+    sent = 0
+    for owner, email, language in owners_to_notify(organization):
+        with translation.override(language):
+            full = {**context, "organization": organization, "owner": owner}
+            subject = " ".join(
+                render_to_string(f"credit/email/{template}_subject.txt", full).split()
+            )
+            message_queue_email(
+                to=email,
+                subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject,
+                body=render_to_string(f"credit/email/{template}_message.txt", full).strip(),
+                html=render_to_string(f"credit/email/{template}_message.html", full),
+                language=language,
+                key=f"{key}:{owner.pk}",
+            )
+        sent += 1
+    return sent
+
+
+def receipt_email_owners(*, purchase_id: int) -> int:
+    """Email the receipt of a paid purchase to the owners, once (a bank transfer's receipt
+    says that the transfer arrived). Nothing for a purchase that is not paid."""
+    with all_tenants("a task names its purchase by id; the row carries its organization"):
+        purchase = Purchase.objects.select_related("organization").filter(pk=purchase_id).first()
+    if purchase is None or purchase.status != Purchase.Status.PAID:
+        return 0
+    organization = purchase.organization
+    return _email_owners(
+        organization=organization,
+        template="receipt",
+        key=f"credit:receipt:{purchase.pk}",
+        context={
+            "purchase": purchase,
+            "link": site_url(
+                "credit:purchase-detail", org_slug=organization.slug, purchase_id=purchase.pk
+            ),
+            "pdf_link": site_url(
+                "credit:receipt-pdf", org_slug=organization.slug, purchase_id=purchase.pk
+            ),
+        },
+    )
+
+
+def auto_recharge_disabled_email_owners(
+    *, organization: Organization, purchase: Purchase, reason: str
+) -> int:
+    """Tell the owners that automatic recharge stopped and how to fix it; once per failed
+    recharge (the synchronous error and Stripe's webhook about it send one email)."""
+    return _email_owners(
+        organization=organization,
+        template="auto_recharge_disabled",
+        key=f"credit:auto-recharge-disabled:{purchase.pk}",
+        context={
+            "purchase": purchase,
+            "reason": reason,
+            "link": site_url("credit:payment-method", org_slug=organization.slug),
+        },
+    )

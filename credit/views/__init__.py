@@ -1,0 +1,1 @@
+"""Views of the credit app, one module per screen family."""

@@ -1,0 +1,333 @@
+"""Allocating credit to members and taking it back (owners and admins).
+
+Allocate and take back are three steps, each a POST of the same form: choose (whose credit,
+how much), preview (who, how many, the total, the company balance after), confirm. The form
+carries a one-time key made when it is first shown; the transfers are keyed by it, so a form
+sent twice moves money once, and a second confirmation says it was already done.
+
+The directory's bulk bar posts the selected members here (`members=<id>`, with the CSRF token
+in the body rather than in a URL); a GET with `?members=<id>` preselects them too.
+
+Who receives credit: active and suspended members (a suspension is temporary; the credit
+waits for them). People invited who have not joined have no balance yet, and former members
+receive nothing: both are left out of a preview, with the reason shown. Credit can be taken
+back from anyone who holds some, former members included.
+"""
+
+import uuid
+
+from django.contrib import messages
+from django.http import QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_http_methods
+
+from credit.forms.allocation import (
+    AllocateForm,
+    MemberAllocateForm,
+    MemberTakeBackForm,
+    SpendingCapForm,
+    TakeBackForm,
+    new_key,
+)
+from credit.selectors.balances import (
+    CreditPlan,
+    Target,
+    allocation_preview,
+    credit_target_members,
+    may_buy,
+    take_back_preview,
+)
+from credit.selectors.balances import member_credit as member_credit_of
+from credit.selectors.history import member_transfers, transfer_keys_used
+from credit.services.allocation import CompanyBalanceShort, credit_allocate, credit_take_back
+from credit.services.caps import member_spending_cap_set
+from organizations.models import Member
+from organizations.views import client_ip
+from skypemgr.errors import ApplicationError
+
+START, EDIT, PREVIEW, CONFIRM = "start", "edit", "preview", "confirm"
+# Key prefixes: the ledger's keys are "<prefix>:<form key>:member:<member id>".
+ALLOCATE_KEY, TAKE_BACK_KEY = "allocate", "take-back"
+RECENT_MOVEMENTS = 10
+
+
+def _with_key(data: QueryDict, name: str = "idempotency_key") -> QueryDict:
+    """The posted data, with a fresh one-time key if it came without a valid one (the form
+    shown again then carries a key that works)."""
+    try:
+        uuid.UUID(str(data.get(name, "")))
+    except ValueError:
+        data = data.copy()
+        data[name] = new_key()
+    return data
+
+
+def _named_members(data: QueryDict) -> list[str]:
+    return data.getlist("members")
+
+
+def _target_form(request, form_class):
+    """The form for this request and the step asked for."""
+    organization = request.org
+    source = request.POST if request.method == "POST" else request.GET
+    step = request.POST.get("step", START) if request.method == "POST" else START
+    if step not in (EDIT, PREVIEW, CONFIRM):
+        members = _named_members(source)
+        initial = {
+            "members": members,
+            "target": Target.SELECTED if members else "",
+            "idempotency_key": new_key(),
+        }
+        return form_class(organization=organization, initial=initial), START
+    return form_class(_with_key(request.POST), organization=organization), step
+
+
+def _hidden_fields(form) -> list[tuple[str, str]]:
+    """The posted values of the form's fields, to carry them through the preview."""
+    pairs = []
+    for name in form.fields:
+        if name == "expected":
+            continue
+        for value in form.data.getlist(form.add_prefix(name)):
+            pairs.append((form.add_prefix(name), value))
+    return pairs
+
+
+def _already_done(request, prefix: str, form, members) -> bool:
+    """Whether this form's transfers were posted (the form was sent before)."""
+    return transfer_keys_used(
+        organization=request.org,
+        keys=[f"{prefix}:{form.key}:member:{member.pk}" for member in members],
+        prefix=f"{prefix}:{form.key}:",
+        since=form.issued_at,
+    )
+
+
+def _targets(request, form, *, holding_credit: bool):
+    data = form.cleaned_data
+    return list(
+        credit_target_members(
+            organization=request.org,
+            target=data["target"],
+            members=data.get("members") or (),
+            member_list=data.get("member_list"),
+            holding_credit=holding_credit,
+        )
+    )
+
+
+def _render_preview(request, template: str, form, plan: CreditPlan, **extra):
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "plan": plan,
+            "hidden_fields": _hidden_fields(form),
+            "may_buy": may_buy(organization=request.org, member=request.member),
+            **extra,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def allocate(request):
+    """Give credit from the company balance to members: choose, preview, confirm."""
+    form, step = _target_form(request, AllocateForm)
+    if step in (START, EDIT) or not form.is_valid():
+        return render(request, "credit/allocate.html", {"form": form})
+    members = _targets(request, form, holding_credit=False)
+    amount = form.cleaned_data["amount"]
+    if step == CONFIRM and _already_done(request, ALLOCATE_KEY, form, members):
+        messages.info(request, _("This allocation was already made; the credit moved once."))
+        return redirect("credit:overview", org_slug=request.org.slug)
+    plan = allocation_preview(organization=request.org, members=members, amount=amount)
+    if not plan.lines:
+        form.add_error(None, _("None of these people can receive credit."))
+        return render(request, "credit/allocate.html", {"form": form, "left_out": plan.left_out})
+    changed = step == CONFIRM and form.cleaned_data.get("expected") != plan.fingerprint
+    if step == PREVIEW or changed or not plan.can_confirm:
+        return _render_preview(request, "credit/allocate_preview.html", form, plan, changed=changed)
+    try:
+        credit_allocate(
+            organization=request.org,
+            actor=request.member,
+            members=[line.member for line in plan.lines],
+            amount=amount,
+            idempotency_key=f"{ALLOCATE_KEY}:{form.key}",
+            memo=form.cleaned_data.get("memo", ""),
+            ip_address=client_ip(request),
+        )
+    except CompanyBalanceShort:
+        # The balance fell between the preview and now: show the preview as it is now.
+        plan = allocation_preview(organization=request.org, members=members, amount=amount)
+        return _render_preview(request, "credit/allocate_preview.html", form, plan)
+    except ApplicationError as error:
+        form.add_error(None, error.message)
+        return render(request, "credit/allocate.html", {"form": form})
+    messages.success(
+        request,
+        ngettext(
+            "%(amount)s allocated to %(count)d member (%(total)s in all).",
+            "%(amount)s allocated to each of %(count)d members (%(total)s in all).",
+            plan.count,
+        )
+        % {"amount": amount, "count": plan.count, "total": plan.total},
+    )
+    return redirect("credit:overview", org_slug=request.org.slug)
+
+
+@require_http_methods(["GET", "POST"])
+def take_back(request):
+    """Return members' credit to the company balance: choose, preview, confirm."""
+    form, step = _target_form(request, TakeBackForm)
+    if step in (START, EDIT) or not form.is_valid():
+        return render(request, "credit/take_back.html", {"form": form})
+    members = _targets(request, form, holding_credit=True)
+    amount = form.amount_or_all
+    if step == CONFIRM and _already_done(request, TAKE_BACK_KEY, form, members):
+        messages.info(request, _("This take-back was already made; the credit moved once."))
+        return redirect("credit:overview", org_slug=request.org.slug)
+    plan = take_back_preview(organization=request.org, members=members, amount=amount)
+    if not plan.lines and not plan.short:
+        form.add_error(None, _("These members hold no credit to take back."))
+        return render(request, "credit/take_back.html", {"form": form, "left_out": plan.left_out})
+    changed = step == CONFIRM and form.cleaned_data.get("expected") != plan.fingerprint
+    if step == PREVIEW or changed or not plan.can_confirm:
+        return _render_preview(
+            request, "credit/take_back_preview.html", form, plan, changed=changed
+        )
+    try:
+        credit_take_back(
+            organization=request.org,
+            actor=request.member,
+            members=[line.member for line in plan.lines],
+            amount=amount,
+            idempotency_key=f"{TAKE_BACK_KEY}:{form.key}",
+            ip_address=client_ip(request),
+        )
+    except ApplicationError as error:
+        # Someone spent or received credit since the preview: show it as it is now.
+        messages.error(request, error.message)
+        plan = take_back_preview(organization=request.org, members=members, amount=amount)
+        return _render_preview(request, "credit/take_back_preview.html", form, plan)
+    messages.success(
+        request,
+        ngettext(
+            "%(total)s taken back from %(count)d member.",
+            "%(total)s taken back from %(count)d members.",
+            plan.count,
+        )
+        % {"total": plan.total, "count": plan.count},
+    )
+    return redirect("credit:overview", org_slug=request.org.slug)
+
+
+# --- One member ------------------------------------------------------------------------------
+
+GIVE, TAKE, CAP = "allocate", "take_back", "cap"
+# Each form of the member page, with its field prefix.
+_MEMBER_FORMS = {
+    GIVE: (MemberAllocateForm, "give"),
+    TAKE: (MemberTakeBackForm, "take"),
+    CAP: (SpendingCapForm, "cap"),
+}
+
+
+def _member_forms(request, action: str | None) -> dict:
+    """The page's forms: the one of `action` bound to the posted data, the others new."""
+    forms = {}
+    for name, (form_class, prefix) in _MEMBER_FORMS.items():
+        keyed = name in (GIVE, TAKE)
+        if name == action:
+            data = _with_key(request.POST, f"{prefix}-idempotency_key") if keyed else request.POST
+            forms[name] = form_class(data, organization=request.org, prefix=prefix)
+        else:
+            initial = {"idempotency_key": new_key()} if keyed else None
+            forms[name] = form_class(organization=request.org, prefix=prefix, initial=initial)
+    return forms
+
+
+def _member_action(request, member: Member, action: str, form) -> str | None:
+    """Run the member page's action; the success message, or None (errors are on the form)."""
+    organization, actor, ip = request.org, request.member, client_ip(request)
+    data = form.cleaned_data
+    if action == CAP:
+        member_spending_cap_set(
+            organization=organization, actor=actor, member=member, cap=data["cap"], ip_address=ip
+        )
+        if data["cap"] is None:
+            return _("%(name)s has no monthly spending cap now.") % {"name": member}
+        return _("%(name)s may spend up to %(cap)s a month.") % {"name": member, "cap": data["cap"]}
+    prefix = ALLOCATE_KEY if action == GIVE else TAKE_BACK_KEY
+    if _already_done(request, prefix, form, [member]):
+        return _("This was already done; the credit moved once.")
+    if action == GIVE:
+        if member.status == Member.Status.INVITED:
+            # The ledger would open a wallet for a placeholder that a revoked invitation deletes.
+            raise ApplicationError(
+                _("%(name)s has not joined yet: give credit once they have.") % {"name": member}
+            )
+        credit_allocate(
+            organization=organization, actor=actor, members=[member], amount=data["amount"],
+            idempotency_key=f"{prefix}:{form.key}", memo=data.get("memo", ""), ip_address=ip,
+        )  # fmt: skip
+        return _("%(amount)s given to %(name)s.") % {"amount": data["amount"], "name": member}
+    [transfer] = credit_take_back(
+        organization=organization, actor=actor, members=[member], amount=form.amount_or_all,
+        idempotency_key=f"{prefix}:{form.key}", ip_address=ip,
+    )  # fmt: skip
+    return _("%(amount)s taken back from %(name)s.") % {"amount": transfer.amount, "name": member}
+
+
+def _plain(amount) -> str:
+    """12.5000 -> "12.5", 50.0000 -> "50": the amount as a person would type it."""
+    text = format(amount, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@require_http_methods(["GET", "POST"])
+def member_credit(request, member_id: int):
+    """One member's credit: balance, give, take back, monthly spending cap, recent movements."""
+    member = get_object_or_404(Member.objects.for_org(request.org), pk=member_id)
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action not in (GIVE, TAKE, CAP):
+        if request.method == "POST":
+            messages.error(request, _("Choose what to do: give, take back, or set the cap."))
+        action = None
+    forms = _member_forms(request, action)
+    short = None
+    if action is not None and forms[action].is_valid():
+        form = forms[action]
+        try:
+            done = _member_action(request, member, action, form)
+        except CompanyBalanceShort as error:
+            short = error.missing
+            form.add_error(None, error.message)
+        except ApplicationError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, done)
+            return redirect("credit:member-credit", org_slug=request.org.slug, member_id=member.pk)
+    credit = member_credit_of(organization=request.org, member=member)
+    if credit.monthly_spending_cap is not None and not forms[CAP].is_bound:
+        forms[CAP].initial = {"cap": _plain(credit.monthly_spending_cap.amount)}
+    return render(
+        request,
+        "credit/member_credit.html",
+        {
+            "subject": member,
+            "credit": credit,
+            "give_form": forms[GIVE],
+            "take_form": forms[TAKE],
+            "cap_form": forms[CAP],
+            "short": short,
+            "may_buy": short is not None
+            and may_buy(organization=request.org, member=request.member),
+            "movements": member_transfers(organization=request.org, member=member)[
+                :RECENT_MOVEMENTS
+            ],
+        },
+    )

@@ -1,0 +1,156 @@
+"""Receipts: the page, the PDF, and the email to the owners."""
+
+import pytest
+from django.urls import reverse
+from djmoney.money import Money
+
+from credit.services.purchases import (
+    credit_settings,
+    purchase_create,
+    purchase_credit,
+    purchase_refund,
+)
+from credit.services.receipts import pdf_text, receipt_pdf
+from outbox.models import OutboundMessage
+from tests.factories import MemberFactory, UserFactory
+
+
+def paid_purchase(org, owner, amount=100, method="bank_transfer"):
+    purchase = purchase_create(organization=org, actor=owner, method=method, amount=amount)
+    return purchase_credit(purchase=purchase)
+
+
+def url(name, purchase):
+    return reverse(
+        f"credit:{name}",
+        kwargs={"org_slug": purchase.organization.slug, "purchase_id": purchase.pk},
+    )
+
+
+@pytest.fixture
+def billing(org):
+    row = credit_settings(org)
+    row.billing_name = "Acme Société Générale SARL"
+    row.billing_address = "12 rue de la Paix\n75002 Paris\nFrance"
+    row.vat_number = "FR12345678901"
+    row.save()
+    return row
+
+
+def test_the_receipt_page_shows_the_billing_details(org, owner, finance, login, billing):
+    purchase = paid_purchase(org, owner)
+
+    page = login(finance).get(url("purchase-detail", purchase)).content.decode()
+
+    assert "Receipt" in page
+    assert purchase.number in page
+    assert "Acme Société Générale SARL" in page
+    assert "75002 Paris" in page
+    assert "VAT number: FR12345678901" in page
+    assert "€100.00" in page
+    assert "Bank transfer" in page
+    assert url("receipt-pdf", purchase) in page
+
+
+def test_the_receipt_downloads_as_a_pdf(org, owner, finance, login, billing):
+    purchase = paid_purchase(org, owner)
+
+    response = login(finance).get(url("receipt-pdf", purchase))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert (
+        response["Content-Disposition"] == f'attachment; filename="receipt-{purchase.number}.pdf"'
+    )
+    assert response.content.startswith(b"%PDF")
+    assert len(response.content) > 1000
+
+
+def test_text_outside_the_pdf_fonts_does_not_break_the_pdf(org, owner, billing):
+    billing.billing_name = "Zürich — 東京 ✓ Ωmega"
+    billing.billing_address = "Straße 1\u202f2\n\u200b"
+    billing.save()
+    purchase = paid_purchase(org, owner)
+
+    assert receipt_pdf(purchase=purchase).startswith(b"%PDF")
+    assert pdf_text("1\u202f234,50\xa0€ — ok ✓") == "1 234,50 € — ok ?"
+
+
+def test_receipts_in_yen(owner, login):
+    org = owner.organization
+    org.currency = "JPY"
+    org.save()
+    purchase = paid_purchase(org, owner, amount=10000)
+
+    page = login(owner).get(url("purchase-detail", purchase)).content.decode()
+
+    assert "¥10,000" in page
+    assert login(owner).get(url("receipt-pdf", purchase)).content.startswith(b"%PDF")
+
+
+def test_a_receipt_after_a_partial_refund(org, owner, login):
+    purchase = paid_purchase(org, owner, amount=100)
+    purchase_refund(purchase=purchase, amount=25, refund_key="re_1")
+
+    page = login(owner).get(url("purchase-detail", purchase)).content.decode()
+
+    assert "-€25.00" in page
+    assert "€75.00" in page
+    assert login(owner).get(url("receipt-pdf", purchase)).content.startswith(b"%PDF")
+
+
+def test_a_refund_outside_eur(owner):
+    org = owner.organization
+    org.currency = "JPY"
+    org.save()
+    purchase = paid_purchase(org, owner, amount=10000)
+
+    purchase = purchase_refund(purchase=purchase, amount=2500, refund_key="re_1")
+
+    assert purchase.refunded == Money(2500, "JPY")
+
+
+def test_no_receipt_before_payment(org, owner, login):
+    purchase = purchase_create(organization=org, actor=owner, method="bank_transfer", amount=50)
+    client = login(owner)
+
+    response = client.get(url("receipt-pdf", purchase))
+
+    assert response.status_code == 302
+    assert response["Location"] == url("purchase-detail", purchase)
+    page = client.get(response["Location"]).content.decode()
+    assert "There is no receipt until the purchase is paid." in page
+    assert "Download PDF" not in page
+
+
+def test_the_owners_receive_the_receipt_by_email(org, owner, django_capture_on_commit_callbacks):
+    french = MemberFactory(organization=org, role="owner", user=UserFactory(language="fr"))
+    MemberFactory(organization=org, role="finance")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        purchase = paid_purchase(org, owner, method="card")
+    with django_capture_on_commit_callbacks(execute=True):
+        purchase_credit(purchase=purchase)
+
+    emails = {m.to: m for m in OutboundMessage.objects.filter(key__startswith="credit:receipt:")}
+    assert set(emails) == {owner.user.email, french.user.email}
+    english = emails[owner.user.email]
+    assert english.language == "en"
+    assert emails[french.user.email].language == "fr"
+    assert english.subject == f"[SkypeMgr] Receipt {purchase.number} for {org.name}"
+    assert "€100.00 paid by Card is now in the company balance" in english.body
+    assert url("purchase-detail", purchase) in english.body
+    assert url("receipt-pdf", purchase) in english.html
+    assert english.html.lstrip().startswith("<!DOCTYPE html>")
+
+
+def test_a_bank_transfer_receipt_says_it_arrived(org, owner, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        purchase = paid_purchase(org, owner, amount=250)
+
+    message = OutboundMessage.objects.get(key__startswith="credit:receipt:")
+    assert message.subject.startswith("[SkypeMgr] Bank transfer received")
+    assert f"We received your bank transfer of €250.00 (reference {purchase.reference})" in (
+        message.body
+    )
+    assert Money(250, "EUR") == purchase.amount
