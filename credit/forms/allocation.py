@@ -213,15 +213,12 @@ class AllocateForm(_TargetForm):
 class TakeBackHow:
     AMOUNT = "amount"
     ALL = "all"
-    CHOICES = [(AMOUNT, _("This amount from each member")), (ALL, _("All of their credit"))]
 
 
-class TakeBackForm(_TargetForm):
-    everyone_label = _("Everyone who holds credit")
-
-    how = forms.ChoiceField(
+def _how_much(amount_label, all_label) -> forms.ChoiceField:
+    return forms.ChoiceField(
         label=_("How much"),
-        choices=TakeBackHow.CHOICES,
+        choices=[(TakeBackHow.AMOUNT, amount_label), (TakeBackHow.ALL, all_label)],
         initial=TakeBackHow.AMOUNT,
         widget=forms.RadioSelect,
         error_messages={
@@ -230,16 +227,17 @@ class TakeBackForm(_TargetForm):
         },
     )
 
-    def __init__(self, *args, organization: Organization, **kwargs):
-        super().__init__(*args, organization=organization, **kwargs)
-        self.fields["amount"] = _amount(organization, _("Amount"), required=False)
-        self.order_fields(["target", "members", "member_list", "how", "amount"])
+
+class _TakeBackAmount:
+    """A take-back form's "how much": an amount (then required), or all of it."""
+
+    amount_missing = _("Enter an amount, or choose all of it.")
 
     def clean(self):
         data = super().clean()
         wants_amount = data.get("how") == TakeBackHow.AMOUNT and "amount" not in self.errors
         if wants_amount and not data.get("amount"):
-            self.add_error("amount", _("Enter an amount, or choose all of their credit."))
+            self.add_error("amount", self.amount_missing)
         return data
 
     @property
@@ -247,6 +245,18 @@ class TakeBackForm(_TargetForm):
         """The amount to take from each member, or None for all of it."""
         data = self.cleaned_data
         return None if data["how"] == TakeBackHow.ALL else data["amount"]
+
+
+class TakeBackForm(_TakeBackAmount, _TargetForm):
+    everyone_label = _("Everyone who holds credit")
+    amount_missing = _("Enter an amount, or choose all of their credit.")
+
+    how = _how_much(_("This amount from each member"), _("All of their credit"))
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, organization=organization, **kwargs)
+        self.fields["amount"] = _amount(organization, _("Amount"), required=False)
+        self.order_fields(["target", "members", "member_list", "how", "amount"])
 
 
 class MemberAllocateForm(_KeyedForm):
@@ -258,34 +268,13 @@ class MemberAllocateForm(_KeyedForm):
         self.order_fields(["amount", "memo"])
 
 
-class MemberTakeBackForm(_KeyedForm):
-    how = forms.ChoiceField(
-        label=_("How much"),
-        choices=[(TakeBackHow.AMOUNT, _("This amount")), (TakeBackHow.ALL, _("All of it"))],
-        initial=TakeBackHow.AMOUNT,
-        widget=forms.RadioSelect,
-        error_messages={
-            "required": _("Choose how much to take back."),
-            "invalid_choice": _("Choose how much to take back."),
-        },
-    )
+class MemberTakeBackForm(_TakeBackAmount, _KeyedForm):
+    how = _how_much(_("This amount"), _("All of it"))
 
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["amount"] = _amount(organization, _("Amount to take back"), required=False)
         self.order_fields(["how", "amount"])
-
-    def clean(self):
-        data = super().clean()
-        wants_amount = data.get("how") == TakeBackHow.AMOUNT and "amount" not in self.errors
-        if wants_amount and not data.get("amount"):
-            self.add_error("amount", _("Enter an amount, or choose all of it."))
-        return data
-
-    @property
-    def amount_or_all(self):
-        data = self.cleaned_data
-        return None if data["how"] == TakeBackHow.ALL else data["amount"]
 
 
 class SpendingCapForm(forms.Form):

@@ -10,85 +10,37 @@ their own language.
 The reading side of the members' monthly spending cap is in credit.selectors.spending.
 """
 
-from dataclasses import dataclass
-
-from allauth.account.models import EmailAddress
-from django.conf import settings
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from djmoney.money import Money
 
 from credit.models import Account, CreditSettings, Purchase
 from credit.services import auto_recharge
 from credit.services.ledger import system_account
+from credit.services.notifications import email_members, site_url
 from credit.services.purchases import credit_settings
 from organizations.audit import audit_record
-from organizations.models import Member, Organization
+from organizations.models import Organization
 from organizations.roles import Role
-from outbox.services import message_queue_email
 
 __all__ = [
     "company_auto_recharge_check",
     "company_short_handle",
     "low_balance_check",
     "managers_email",
-    "managers_to_notify",
 ]
 
 
-@dataclass(frozen=True)
-class Recipient:
-    member: Member
-    email: str
-    language: str
-
-
-def managers_to_notify(organization: Organization) -> list[Recipient]:
-    """Active owners and admins who have an email address (a verified one first)."""
-    managers = list(
-        Member.objects.for_org(organization)
-        .filter(role__in=[Role.OWNER, Role.ADMIN], status=Member.Status.ACTIVE)
-        .select_related("user")
-        .order_by("pk")
-    )
-    verified: dict[int, str] = {}
-    for address in EmailAddress.objects.filter(
-        user_id__in=[member.user_id for member in managers if member.user_id], verified=True
-    ).order_by("-primary", "pk"):
-        verified.setdefault(address.user_id, address.email)
-    found = []
-    for member in managers:
-        user = member.user
-        email = verified.get(member.user_id) or (user.email if user else "") or member.email
-        if email:
-            language = (user.language if user else "") or settings.LANGUAGE_CODE
-            found.append(Recipient(member, email, language))
-    return found
-
-
-def site_url(url_name: str, **kwargs) -> str:
-    return settings.SITE_URL + reverse(url_name, kwargs=kwargs)
-
-
 def managers_email(*, organization: Organization, template: str, key: str, context: dict) -> int:
-    """Queue `credit/email/<template>_{subject,message}` to each manager, once per manager for
-    `key`. Returns how many were addressed (a repeated key queues nothing new)."""
-    recipients = managers_to_notify(organization)
-    for recipient in recipients:
-        with translation.override(recipient.language):
-            full = {**context, "organization": organization, "recipient": recipient.member}
-            subject = render_to_string(f"credit/email/{template}_subject.txt", full)
-            message_queue_email(
-                to=recipient.email,
-                subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + " ".join(subject.split()),
-                body=render_to_string(f"credit/email/{template}_message.txt", full).strip(),
-                html=render_to_string(f"credit/email/{template}_message.html", full),
-                language=recipient.language,
-                key=f"{key}:to:{recipient.member.pk}",
-            )
-    return len(recipients)
+    """Queue `credit/email/<template>_{subject,message}` to each manager (active owners and
+    admins), once per manager for `key`."""
+    return email_members(
+        organization=organization,
+        roles=[Role.OWNER, Role.ADMIN],
+        template=template,
+        key=key,
+        context=context,
+    )
 
 
 # --- Company auto-recharge ----------------------------------------------------------------------

@@ -1,10 +1,13 @@
-"""Emails about money to the organization's owners: receipts (and bank transfers received),
-and automatic recharges that stopped.
+"""Emails about money: to the owners, receipts (and bank transfers received) and automatic
+recharges that stopped; and `email_members`, which every credit email goes through
+(credit.services.alerts writes to owners and admins with it).
 
 Owns no rows: each email goes through the outbox (outbox.services.message_queue_email) under a
 key derived from what it is about, so that a retried task or a second webhook sends it once.
-Each owner reads it in their own language.
+Each person reads it in their own language.
 """
+
+from dataclasses import dataclass
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -19,27 +22,34 @@ from organizations.scoping import all_tenants
 from outbox.services import message_queue_email
 
 
-def owners_to_notify(organization: Organization) -> list[tuple[Member, str, str]]:
-    """(owner, email address, language) of each active owner who has an address."""
-    owners = list(
+@dataclass(frozen=True)
+class Recipient:
+    member: Member
+    email: str
+    language: str
+
+
+def recipients(organization: Organization, roles: list[str]) -> list[Recipient]:
+    """Active members of these roles who have an email address (a verified one first), each
+    with their language."""
+    people = list(
         Member.objects.for_org(organization)
-        .filter(role=Role.OWNER, status=Member.Status.ACTIVE)
+        .filter(role__in=roles, status=Member.Status.ACTIVE)
         .select_related("user")
         .order_by("pk")
     )
     verified: dict[int, str] = {}
     for address in EmailAddress.objects.filter(
-        user_id__in=[owner.user_id for owner in owners if owner.user_id], verified=True
+        user_id__in=[member.user_id for member in people if member.user_id], verified=True
     ).order_by("-primary", "pk"):
         verified.setdefault(address.user_id, address.email)
     found = []
-    for owner in owners:
-        user = owner.user
-        email = verified.get(owner.user_id) or (user.email if user else "") or owner.email
-        if not email:
-            continue
-        language = (user.language if user else "") or settings.LANGUAGE_CODE
-        found.append((owner, email, language))
+    for member in people:
+        user = member.user
+        email = verified.get(member.user_id) or (user.email if user else "") or member.email
+        if email:
+            language = (user.language if user else "") or settings.LANGUAGE_CODE
+            found.append(Recipient(member, email, language))
     return found
 
 
@@ -47,25 +57,31 @@ def site_url(url_name: str, **kwargs) -> str:
     return settings.SITE_URL + reverse(url_name, kwargs=kwargs)
 
 
-def _email_owners(*, organization: Organization, template: str, key: str, context: dict) -> int:
-    """Queue `credit/email/<template>_*` to every owner, once per owner for `key`."""
-    sent = 0
-    for owner, email, language in owners_to_notify(organization):
-        with translation.override(language):
-            full = {**context, "organization": organization, "owner": owner}
-            subject = " ".join(
-                render_to_string(f"credit/email/{template}_subject.txt", full).split()
-            )
+def email_members(
+    *, organization: Organization, roles: list[str], template: str, key: str, context: dict
+) -> int:
+    """Queue `credit/email/<template>_{subject,message}` to the members of these roles, once
+    per person for `key`. Returns how many were addressed (a repeated key queues nothing new)."""
+    people = recipients(organization, roles)
+    for person in people:
+        with translation.override(person.language):
+            full = {**context, "organization": organization, "recipient": person.member}
+            subject = render_to_string(f"credit/email/{template}_subject.txt", full)
             message_queue_email(
-                to=email,
-                subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject,
+                to=person.email,
+                subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + " ".join(subject.split()),
                 body=render_to_string(f"credit/email/{template}_message.txt", full).strip(),
                 html=render_to_string(f"credit/email/{template}_message.html", full),
-                language=language,
-                key=f"{key}:{owner.pk}",
+                language=person.language,
+                key=f"{key}:to:{person.member.pk}",
             )
-        sent += 1
-    return sent
+    return len(people)
+
+
+def _email_owners(*, organization: Organization, template: str, key: str, context: dict) -> int:
+    return email_members(
+        organization=organization, roles=[Role.OWNER], template=template, key=key, context=context
+    )
 
 
 def receipt_email_owners(*, purchase_id: int) -> int:

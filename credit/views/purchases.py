@@ -60,6 +60,33 @@ def _form_error(form, error: ApplicationError, *, fallback: str | None = None) -
     form.add_error(field, error.message)
 
 
+def _posted(request):
+    return request.POST if request.method == "POST" else None
+
+
+def _owners_form(request, form, *, save, message: str, url_name: str):
+    """A settings form only owners change: saved through the service `save` on a valid POST
+    (then a redirect to `url_name`), shown read-only to the others. Returns (form, redirect
+    or None)."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            save(
+                organization=request.org,
+                actor=request.member,
+                ip_address=client_ip(request),
+                **form.cleaned_data,
+            )
+        except ApplicationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, message)
+            return form, redirect(_url(request, url_name))
+    if not _is_owner(request):
+        for field in form.fields.values():
+            field.disabled = True
+    return form, None
+
+
 def _see_other(url: str) -> HttpResponseRedirect:
     """303: after a POST, the browser GETs Stripe's page."""
     response = HttpResponseRedirect(url)
@@ -261,27 +288,15 @@ def auto_recharge(request):
         "monthly_max": plain(row.auto_recharge_monthly_max.amount),
     }
     can_edit = _is_owner(request)
-    form = AutoRechargeForm(
-        request.POST if request.method == "POST" else None,
-        initial=initial,
-        organization=organization,
+    form, saved = _owners_form(
+        request,
+        AutoRechargeForm(_posted(request), initial=initial, organization=organization),
+        save=settings_services.auto_recharge_update,
+        message=_("Automatic recharge saved."),
+        url_name="credit:auto-recharge",
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            settings_services.auto_recharge_update(
-                organization=organization,
-                actor=request.member,
-                ip_address=client_ip(request),
-                **form.cleaned_data,
-            )
-        except ApplicationError as error:
-            _form_error(form, error)
-        else:
-            messages.success(request, _("Automatic recharge saved."))
-            return redirect(_url(request, "credit:auto-recharge"))
-    if not can_edit:
-        for field in form.fields.values():
-            field.disabled = True
+    if saved:
+        return saved
     smallest, largest = purchase_limits(organization)
     return render(
         request,
@@ -350,27 +365,15 @@ def credit_settings_view(request):
         "purchasers": list(row.purchasers.all()),
         "low_balance_warning": plain(row.low_balance_warning.amount),
     }
-    form = CreditSettingsForm(
-        request.POST if request.method == "POST" else None,
-        initial=initial,
-        organization=organization,
+    form, saved = _owners_form(
+        request,
+        CreditSettingsForm(_posted(request), initial=initial, organization=organization),
+        save=settings_services.credit_settings_update,
+        message=_("Credit settings saved."),
+        url_name="credit:settings",
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            settings_services.credit_settings_update(
-                organization=organization,
-                actor=request.member,
-                ip_address=client_ip(request),
-                **form.cleaned_data,
-            )
-        except ApplicationError as error:
-            _form_error(form, error)
-        else:
-            messages.success(request, _("Credit settings saved."))
-            return redirect(_url(request, "credit:settings"))
-    if not can_edit:
-        for field in form.fields.values():
-            field.disabled = True
+    if saved:
+        return saved
     return render(
         request,
         "credit/settings.html",
