@@ -15,8 +15,9 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers, make_msgid
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from outbox.attachments import attachment_build
 from outbox.models import OutboundMessage
 from skypemgr import sms
 
@@ -37,10 +38,12 @@ def message_queue_email(
     language: str = "",
     key: str | None = None,
     dispatch: bool = True,
+    attachment: str = "",
 ) -> OutboundMessage:
     """Record an email and deliver it after the current transaction commits.
 
     With `dispatch=False` the caller delivers it itself (a task that wrote it, say).
+    `attachment` names a file built when the email is sent (see outbox.attachments).
     """
     return _queue(
         channel=OutboundMessage.Channel.EMAIL,
@@ -52,6 +55,7 @@ def message_queue_email(
         html=html,
         from_address=from_address or settings.DEFAULT_FROM_EMAIL,
         language=language,
+        attachment=attachment,
     )
 
 
@@ -266,6 +270,11 @@ def _send(message: OutboundMessage, mailer: _Mailer) -> str:
     )
     if message.html:
         email.attach_alternative(message.html, "text/html")
+    if message.attachment:
+        with translation.override(message.language or settings.LANGUAGE_CODE):
+            document = attachment_build(message.attachment)
+        if document is not None:
+            email.attach(document.filename, document.content, document.mimetype)
     try:
         mailer.send(email)
     except smtplib.SMTPRecipientsRefused as error:

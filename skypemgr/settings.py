@@ -316,6 +316,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "credit.check_auto_recharges",
         "schedule": crontab(minute="*/10"),
     },
+    # Automatic recharges stalled in flight (a lost task or webhook), settled from Stripe.
+    "credit-reconcile-auto-recharges": {
+        "task": "credit.reconcile_auto_recharges",
+        "schedule": crontab(minute="7-59/15"),
+    },
 }
 
 # --- Security -----------------------------------------------------------------------------------

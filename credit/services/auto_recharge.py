@@ -13,6 +13,7 @@ rule even for a caller that skipped the lock.
 
 import logging
 import zoneinfo
+from datetime import timedelta
 from decimal import Decimal
 
 import stripe
@@ -28,11 +29,14 @@ from credit.services.notifications import auto_recharge_disabled_email_owners
 from credit.services.purchases import (
     credit_settings,
     purchase_create,
+    purchase_credit,
     purchase_fail,
     purchase_payment_started,
 )
 from credit.services.stripe_gateway import (
+    from_minor_units,
     payment_intent_off_session_create,
+    payment_intent_retrieve,
     stripe_configured,
 )
 from organizations.audit import audit_record
@@ -41,6 +45,12 @@ from organizations.scoping import all_tenants
 from skypemgr.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
+
+# An automatic recharge in flight for longer than this is asked about at Stripe (the charge
+# task or the webhook was lost); one never sent is charged again until RECHARGE_FOR has passed
+# (Stripe keeps an idempotency key for 24 hours, so the retry cannot make a second charge).
+STALLED_AFTER = timedelta(minutes=30)
+RECHARGE_FOR = timedelta(hours=12)
 
 # Purchases that count against the monthly maximum: every recharge charged or being charged.
 COUNTED = (
@@ -248,5 +258,71 @@ def auto_recharge_refused(*, purchase: Purchase, reason: str) -> Purchase:
             )
         auto_recharge_disabled_email_owners(
             organization=organization, purchase=purchase, reason=reason
+        )
+    return purchase
+
+
+def auto_recharges_stalled() -> list[int]:
+    """Ids of the automatic recharges in flight for longer than STALLED_AFTER, in every
+    organization (the beat sweep's query): while one waits, no other recharge can start."""
+    with all_tenants("the stalled auto-recharge sweep looks at every organization"):
+        return list(
+            Purchase.objects.filter(
+                method=Purchase.Method.AUTO_RECHARGE,
+                status__in=Purchase.IN_FLIGHT,
+                created_at__lt=timezone.now() - STALLED_AFTER,
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+
+
+def auto_recharge_reconcile(*, purchase_id: int) -> Purchase | None:
+    """Settle an automatic recharge that has waited too long, from what Stripe says.
+
+    Never sent to Stripe (no PaymentIntent recorded): charged now, with the same idempotency
+    key as the lost task's, or failed once RECHARGE_FOR has passed. Sent: the PaymentIntent is
+    read; succeeded is credited (exactly as the webhook would, once), refused or canceled
+    fails the recharge and turns auto-recharge off, anything else keeps waiting. An amount
+    that differs from the purchase's is left to platform staff (logged), not credited.
+    Raises stripe.StripeError when Stripe cannot be reached, for the next sweep to retry.
+    """
+    with all_tenants("a task names its purchase by id; the row carries its organization"):
+        purchase = (
+            Purchase.objects.select_related("organization")
+            .filter(pk=purchase_id, method=Purchase.Method.AUTO_RECHARGE)
+            .first()
+        )
+    if purchase is None or purchase.status not in Purchase.IN_FLIGHT:
+        return purchase
+    if not purchase.stripe_payment_intent_id:
+        if timezone.now() - purchase.created_at > RECHARGE_FOR:
+            return purchase_fail(
+                purchase=purchase, reason=_("The charge could not be sent to the payment provider.")
+            )
+        return auto_recharge_charge(purchase_id=purchase.pk)
+    if not stripe_configured():
+        return purchase
+    intent = payment_intent_retrieve(purchase.stripe_payment_intent_id)
+    status = intent.get("status")
+    if status == "succeeded":
+        currency = str(intent.get("currency") or purchase.amount.currency)
+        received = from_minor_units(intent.get("amount_received") or 0, currency)
+        if received != purchase.amount:
+            logger.error(
+                "Auto-recharge %s: Stripe received %s, the purchase is %s; not credited.",
+                purchase.pk,
+                received,
+                purchase.amount,
+            )
+            return purchase
+        return purchase_credit(purchase=purchase, payment_intent_id=intent["id"])
+    if status in ("requires_payment_method", "requires_action", "canceled"):
+        error = intent.get("last_payment_error") or {}
+        code = error.get("code") or (
+            "authentication_required" if status == "requires_action" else ""
+        )
+        return auto_recharge_refused(
+            purchase=purchase, reason=refusal_reason(code, str(error.get("message") or status))
         )
     return purchase

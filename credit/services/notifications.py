@@ -58,10 +58,17 @@ def site_url(url_name: str, **kwargs) -> str:
 
 
 def email_members(
-    *, organization: Organization, roles: list[str], template: str, key: str, context: dict
+    *,
+    organization: Organization,
+    roles: list[str],
+    template: str,
+    key: str,
+    context: dict,
+    attachment: str = "",
 ) -> int:
     """Queue `credit/email/<template>_{subject,message}` to the members of these roles, once
-    per person for `key`. Returns how many were addressed (a repeated key queues nothing new)."""
+    per person for `key`, with `attachment` (see outbox.attachments). Returns how many were
+    addressed (a repeated key queues nothing new)."""
     people = recipients(organization, roles)
     for person in people:
         with translation.override(person.language):
@@ -74,14 +81,13 @@ def email_members(
                 html=render_to_string(f"credit/email/{template}_message.html", full),
                 language=person.language,
                 key=f"{key}:to:{person.member.pk}",
+                attachment=attachment,
             )
     return len(people)
 
 
-def _email_owners(*, organization: Organization, template: str, key: str, context: dict) -> int:
-    return email_members(
-        organization=organization, roles=[Role.OWNER], template=template, key=key, context=context
-    )
+def _email_owners(*, organization: Organization, **email) -> int:
+    return email_members(organization=organization, roles=[Role.OWNER], **email)
 
 
 def receipt_email_owners(*, purchase_id: int) -> int:
@@ -96,6 +102,7 @@ def receipt_email_owners(*, purchase_id: int) -> int:
         organization=organization,
         template="receipt",
         key=f"credit:receipt:{purchase.pk}",
+        attachment=f"credit.receipt:{purchase.pk}",
         context={
             "purchase": purchase,
             "link": site_url(

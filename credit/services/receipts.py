@@ -18,6 +18,8 @@ from fpdf import FPDF
 
 from credit.models import Purchase
 from credit.services.purchases import credit_settings
+from organizations.scoping import all_tenants
+from outbox.attachments import Attachment
 
 ISSUER = "SkypeMgr"
 
@@ -163,3 +165,21 @@ def _row(pdf: FPDF, width: float, label: str, amount: str, border: str = "") -> 
     pdf.cell(width * 0.7, 8, pdf_text(label), border=border)
     pdf.cell(width * 0.3, 8, pdf_text(amount), border=border, align="R")
     pdf.ln()
+
+
+def receipt_attachment(purchase_id: str) -> Attachment | None:
+    """The receipt PDF attached to the receipt email ("credit.receipt:<purchase id>", see
+    outbox.attachments), or None when the purchase is gone or no longer paid."""
+    with all_tenants("an email names its purchase by id; the row carries its organization"):
+        purchase = (
+            Purchase.objects.select_related("organization")
+            .filter(pk=int(purchase_id), status=Purchase.Status.PAID)
+            .first()
+        )
+    if purchase is None:
+        return None
+    return Attachment(
+        filename=f"receipt-{purchase.number}.pdf",
+        content=receipt_pdf(purchase=purchase),
+        mimetype="application/pdf",
+    )

@@ -389,6 +389,11 @@ def payment_intent_off_session_create(
     return {"id": intent["id"], "status": intent["status"]}
 
 
+def payment_intent_retrieve(payment_intent_id: str) -> dict:
+    """A PaymentIntent as Stripe sees it now (a GET: no idempotency key needed)."""
+    return stripe_client().v1.payment_intents.retrieve(payment_intent_id).to_dict()
+
+
 def payment_intent_payment_method(payment_intent_id: str) -> str:
     intent = stripe_client().v1.payment_intents.retrieve(payment_intent_id).to_dict()
     return _id_of(intent.get("payment_method"))

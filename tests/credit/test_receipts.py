@@ -1,6 +1,7 @@
 """Receipts: the page, the PDF, and the email to the owners."""
 
 import pytest
+from django.core import mail
 from django.urls import reverse
 from djmoney.money import Money
 
@@ -10,7 +11,8 @@ from credit.services.purchases import (
     purchase_credit,
     purchase_refund,
 )
-from credit.services.receipts import pdf_text, receipt_pdf
+from credit.services.receipts import pdf_text, receipt_attachment, receipt_pdf
+from outbox.attachments import attachment_build
 from outbox.models import OutboundMessage
 from tests.factories import MemberFactory, UserFactory
 
@@ -142,6 +144,41 @@ def test_the_owners_receive_the_receipt_by_email(org, owner, django_capture_on_c
     assert url("purchase-detail", purchase) in english.body
     assert url("receipt-pdf", purchase) in english.html
     assert english.html.lstrip().startswith("<!DOCTYPE html>")
+
+
+def test_the_receipt_email_carries_the_pdf_in_the_owners_language(
+    org, owner, django_capture_on_commit_callbacks
+):
+    french = MemberFactory(organization=org, role="owner", user=UserFactory(language="fr"))
+    with django_capture_on_commit_callbacks(execute=True):
+        purchase = paid_purchase(org, owner, method="card")
+    with django_capture_on_commit_callbacks(execute=True):
+        purchase_credit(purchase=purchase)
+
+    sent = {message.to[0]: message for message in mail.outbox}
+    assert set(sent) == {owner.user.email, french.user.email}
+    documents = {}
+    for address, message in sent.items():
+        [(filename, content, mimetype)] = message.attachments
+        assert filename == f"receipt-{purchase.number}.pdf"
+        assert mimetype == "application/pdf"
+        assert content.startswith(b"%PDF-")
+        documents[address] = content
+    # Each in the language of its reader, as its title says.
+    assert f"/Title (Receipt {purchase.number})".encode() in documents[owner.user.email]
+    french_title = f"Reçu {purchase.number}".encode("utf-16-be").hex()
+    assert f"/Title <feff{french_title}>".encode() in documents[french.user.email]
+    stored = OutboundMessage.objects.get(to=owner.user.email, key__startswith="credit:receipt:")
+    assert stored.attachment == f"credit.receipt:{purchase.pk}"
+
+
+def test_a_receipt_attachment_of_a_purchase_no_longer_paid_is_left_out(org, owner):
+    purchase = purchase_create(organization=org, actor=owner, method="bank_transfer", amount=10)
+
+    assert receipt_attachment(str(purchase.pk)) is None
+    assert receipt_attachment("987654321") is None
+    assert attachment_build("credit.receipt:") is None
+    assert attachment_build("nobody.knows:1") is None
 
 
 def test_a_bank_transfer_receipt_says_it_arrived(org, owner, django_capture_on_commit_callbacks):
