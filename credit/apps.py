@@ -9,13 +9,16 @@ class CreditConfig(AppConfig):
     verbose_name = _("Credit")
 
     def ready(self):
+        from credit.demo import demo_credit_load
         from credit.services import caps, receipts, rules, stripe_gateway
+        from organizations.extensions import register_demo_loader
         from organizations.models import register_audit_verbs
         from outbox.attachments import attachment_register
 
         for verbs in (caps.AUDIT_VERBS, rules.AUDIT_VERBS, stripe_gateway.AUDIT_VERBS):
             register_audit_verbs(verbs)
         attachment_register("credit.receipt", receipts.receipt_attachment)
+        register_demo_loader("credit", demo_credit_load)
         self._show_credit_on_other_pages()
 
     @staticmethod

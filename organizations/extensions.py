@@ -1,4 +1,5 @@
-"""Places on the organization's pages that apps above this one fill in.
+"""Places on the organization's pages that apps above this one fill in, and their part of the
+demo company.
 
 The organizations app imports no other app, yet its home page shows what they own (the credit
 balance, later features and spend). An app registers a panel here, usually from its
@@ -43,3 +44,15 @@ def home_panels_for(request) -> list[dict]:
         for panel in HOME_PANELS.values()
         if role.at_least(panel.role)
     ]
+
+
+# --- The demo company ----------------------------------------------------------------------
+
+# What each app adds to the demo company (`manage.py demo_data`), in registration order:
+# `load(organization, people)`, where people maps a role to the demo member who has it. Runs
+# once, in the transaction that creates the company, inside its tenant scope.
+DEMO_LOADERS: dict[str, Callable[[object, dict], None]] = {}
+
+
+def register_demo_loader(key: str, load: Callable[[object, dict], None]) -> None:
+    DEMO_LOADERS[key] = load

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from organizations.extensions import DEMO_LOADERS
 from organizations.models import Member
 from organizations.roles import Role
 from organizations.scoping import tenant_scope
@@ -46,15 +47,18 @@ class Command(BaseCommand):
                 time_zone="Europe/Paris",
             )
             owner = Member.objects.for_org(organization).get(user=users[0])
+            people = {Role.OWNER: owner}
             with tenant_scope(organization):
                 for user, (_email, _username, _first, _last, role, title) in zip(
                     users[1:], DEMO_PEOPLE[1:], strict=True
                 ):
-                    member_add(
+                    people[role] = member_add(
                         organization=organization,
                         actor=owner,
                         user=user,
                         role=role,
                         job_title=title,
                     )
+                for load in DEMO_LOADERS.values():
+                    load(organization, people)
         self.stdout.write(self.style.SUCCESS(f"Demo organization created: /o/{organization.slug}/"))
