@@ -222,8 +222,12 @@ def _mailer_from_url(url: str) -> dict:
         options = {"file_path": config["EMAIL_FILE_PATH"]}
     elif not config["EMAIL_BACKEND"].endswith("smtp.EmailBackend"):
         options = {}
+    backend = config["EMAIL_BACKEND"]
+    if backend == "django.core.mail.backends.console.EmailBackend":
+        # Readable in a terminal: no MIME encoding, attachments by name (skypemgr.mail).
+        backend = "skypemgr.mail.ReadableConsoleBackend"
     return {
-        "BACKEND": config["EMAIL_BACKEND"],
+        "BACKEND": backend,
         "OPTIONS": {key: value for key, value in options.items() if value is not None},
     }
 
