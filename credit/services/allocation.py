@@ -43,14 +43,21 @@ def _require_manager(actor: Member | None) -> None:
         raise ApplicationError(_("Only owners and admins move members' credit."), code="denied")
 
 
-def _eligible(organization: Organization, members: Sequence[Member]) -> list[Member]:
-    """The members as rows of this organization, refusing anyone who cannot hold credit."""
+def _members_here(organization: Organization, members: Sequence[Member]) -> list[Member]:
+    """The members (or member ids) as rows of this organization, in id order; refused when
+    one is not a member here or none is given."""
     ids = {member.pk if isinstance(member, Member) else int(member) for member in members}
     found = list(Member.objects.for_org(organization).filter(pk__in=ids).order_by("pk"))
     if len(found) != len(ids):
         raise ApplicationError(_("Some of these people are not members here."), code="not_found")
     if not found:
         raise ApplicationError(_("Choose at least one member."), code="empty")
+    return found
+
+
+def _eligible(organization: Organization, members: Sequence[Member]) -> list[Member]:
+    """The members as rows of this organization, refusing anyone who cannot hold credit."""
+    found = _members_here(organization, members)
     former = [member for member in found if member.status == Member.Status.REMOVED]
     if former:
         raise ApplicationError(
@@ -162,7 +169,7 @@ def credit_take_back(
     """
     _require_manager(actor)
     money = amount_of(amount, organization.currency) if amount is not None else None
-    targets = _eligible_for_take_back(organization, members)
+    targets = _members_here(organization, members)
     with transaction.atomic():
         company = system_account(organization, Account.Kind.ORGANIZATION)
         wallets = member_wallets(organization, targets)
@@ -230,13 +237,3 @@ def credit_take_back(
             ip_address=ip_address,
         )
     return transfers
-
-
-def _eligible_for_take_back(organization: Organization, members: Sequence[Member]):
-    ids = {member.pk if isinstance(member, Member) else int(member) for member in members}
-    found = list(Member.objects.for_org(organization).filter(pk__in=ids).order_by("pk"))
-    if len(found) != len(ids):
-        raise ApplicationError(_("Some of these people are not members here."), code="not_found")
-    if not found:
-        raise ApplicationError(_("Choose at least one member."), code="empty")
-    return found

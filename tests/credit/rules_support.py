@@ -1,13 +1,14 @@
-"""Helpers for the tests of the credit rules and alerts: money moved through the ledger the way
-purchases, allocations and usage move it, and what the tests read back."""
+"""Helpers for the credit tests: credit bought through the purchase services, money moved through
+the ledger the way purchases, allocations and usage move it, and what the tests read back."""
 
 import itertools
 from datetime import UTC, datetime
 
 from djmoney.money import Money
 
-from credit.models import Account, CreditRule
+from credit.models import Account, CreditRule, Purchase
 from credit.services import ledger
+from credit.services.purchases import purchase_create, purchase_credit
 from outbox.models import OutboundMessage
 
 _keys = itertools.count(1)
@@ -27,6 +28,14 @@ def balance_of(organization, member=None) -> Money:
     )
     account.refresh_from_db()
     return account.balance
+
+
+def bought(organization, actor, amount=100) -> Purchase:
+    """A bank transfer bought by `actor` and received: credited to the company balance."""
+    purchase = purchase_create(
+        organization=organization, actor=actor, method="bank_transfer", amount=amount
+    )
+    return purchase_credit(purchase=purchase)
 
 
 def fund(organization, amount) -> None:

@@ -10,11 +10,11 @@ from credit.forms.allocation import new_key
 from credit.models import Account, Transfer
 from credit.services import ledger
 from credit.services.allocation import credit_allocate
-from credit.services.purchases import purchase_create, purchase_credit
 from members.services.lists import list_add_members
 from members.services.membership import member_remove, member_suspend
 from organizations.models import AuditEvent, Member
 from organizations.roles import Role
+from tests.credit.rules_support import bought
 from tests.factories import InvitationFactory, MemberFactory, MemberListFactory
 from tests.tenancy import snapshot
 
@@ -33,11 +33,6 @@ def take_back_url(org) -> str:
 
 def member_credit_url(member) -> str:
     return f"/o/{member.organization.slug}/members/{member.pk}/credit/"
-
-
-def fund(org, owner, amount=100):
-    purchase = purchase_create(organization=org, actor=owner, method="bank_transfer", amount=amount)
-    purchase_credit(purchase=purchase)
 
 
 def balance_of(org, member) -> Money:
@@ -109,7 +104,7 @@ def test_the_directory_sends_its_selection_to_the_allocate_page(org, owner, team
 
 
 def test_allocate_to_the_selected_members_preview_then_confirm(org, owner, admin, team, login):
-    fund(org, owner)
+    bought(org, owner)
     client = login(admin)
     data = {
         "target": "selected",
@@ -140,7 +135,7 @@ def test_allocate_to_the_selected_members_preview_then_confirm(org, owner, admin
 
 
 def test_the_same_form_sent_twice_moves_money_once(org, owner, team, login):
-    fund(org, owner)
+    bought(org, owner)
     client = login(owner)
     shown = preview(
         client,
@@ -159,7 +154,7 @@ def test_the_same_form_sent_twice_moves_money_once(org, owner, team, login):
 
 
 def test_allocate_to_a_list(org, owner, team, login):
-    fund(org, owner)
+    bought(org, owner)
     sales = MemberListFactory(organization=org, name="Sales")
     list_add_members(organization=org, actor=owner, member_list=sales, members=team[:2])
     client = login(owner)
@@ -174,7 +169,7 @@ def test_allocate_to_a_list(org, owner, team, login):
 
 
 def test_everyone_means_active_members_and_suspended_ones_can_be_chosen(org, owner, team, login):
-    fund(org, owner)
+    bought(org, owner)
     member_suspend(organization=org, actor=owner, member=team[0])
     invited = InvitationFactory(organization=org).member
     client = login(owner)
@@ -203,7 +198,7 @@ def test_everyone_means_active_members_and_suspended_ones_can_be_chosen(org, own
 
 
 def test_a_short_company_balance_moves_nothing_and_says_what_is_missing(org, owner, team, login):
-    fund(org, owner, 20)
+    bought(org, owner, 20)
     client = login(owner)
     data = {
         "target": "selected",
@@ -226,7 +221,7 @@ def test_a_short_company_balance_moves_nothing_and_says_what_is_missing(org, own
 
 
 def test_the_balance_falling_between_preview_and_confirm_moves_nothing(org, owner, team, login):
-    fund(org, owner, 30)
+    bought(org, owner, 30)
     client = login(owner)
     shown = preview(
         client,
@@ -244,7 +239,7 @@ def test_the_balance_falling_between_preview_and_confirm_moves_nothing(org, owne
 
 
 def test_who_is_included_changing_after_the_preview_asks_again(org, owner, team, login):
-    fund(org, owner)
+    bought(org, owner)
     client = login(owner)
     shown = preview(
         client, allocate_url(org), {"target": "everyone", "amount": "1", "idempotency_key": key()}
@@ -279,7 +274,7 @@ def test_who_is_included_changing_after_the_preview_asks_again(org, owner, team,
 def test_bad_amounts_are_clear_errors_and_move_nothing(
     org, owner, team, login, amount, error, step
 ):
-    fund(org, owner)
+    bought(org, owner)
     before = snapshot(org)
     response = login(owner).post(
         allocate_url(org),
@@ -300,7 +295,7 @@ def test_bad_amounts_are_clear_errors_and_move_nothing(
 def test_amounts_written_in_the_organizations_currency_are_understood(
     org, owner, team, login, amount
 ):
-    fund(org, owner)
+    bought(org, owner)
     response = preview(
         login(owner),
         allocate_url(org),
@@ -310,7 +305,7 @@ def test_amounts_written_in_the_organizations_currency_are_understood(
 
 
 def test_a_member_of_another_organization_is_not_found(org, owner, team, outsider, login):
-    fund(org, owner)
+    bought(org, owner)
     before = snapshot(org)
     for step in ("preview", "confirm"):
         response = login(owner).post(
@@ -329,7 +324,7 @@ def test_a_member_of_another_organization_is_not_found(org, owner, team, outside
 
 
 def test_a_former_member_receives_nothing(org, owner, team, login):
-    fund(org, owner)
+    bought(org, owner)
     member_remove(organization=org, actor=owner, member=team[0])
     before = snapshot(org)
     response = login(owner).post(
@@ -361,13 +356,13 @@ def test_a_former_member_receives_nothing(org, owner, team, login):
     ],
 )
 def test_garbage_is_never_a_500(org, owner, team, login, data):
-    fund(org, owner, 5)
+    bought(org, owner, 5)
     response = login(owner).post(allocate_url(org), data)
     assert response.status_code in (200, 302)
 
 
 def test_a_missing_key_gets_a_fresh_one_rather_than_an_error(org, owner, team, login):
-    fund(org, owner)
+    bought(org, owner)
     response = login(owner).post(
         allocate_url(org), {"step": "preview", "target": "everyone", "amount": "1"}
     )
@@ -380,7 +375,7 @@ def test_a_missing_key_gets_a_fresh_one_rather_than_an_error(org, owner, team, l
 
 @pytest.fixture
 def holding(org, owner, team):
-    fund(org, owner)
+    bought(org, owner)
     credit_allocate(organization=org, actor=owner, members=team, amount=10, idempotency_key="setup")
     return team
 
@@ -461,7 +456,7 @@ def test_a_former_members_credit_can_be_taken_back(org, owner, holding, login):
 
 
 def test_nobody_holding_credit_is_a_clear_error(org, owner, team, login):
-    fund(org, owner)
+    bought(org, owner)
     response = preview(
         login(owner),
         take_back_url(org),
@@ -495,7 +490,7 @@ def test_take_back_garbage_is_never_a_500(org, owner, holding, login, data):
 def test_finance_reads_but_does_not_move_members_credit(
     org, owner, finance, team, login, url, method
 ):
-    fund(org, owner)
+    bought(org, owner)
     before = snapshot(org)
     data = {"target": "everyone", "amount": "1", "how": "all", "step": "confirm"}
     response = getattr(login(finance), method)(url(org), data)
@@ -508,7 +503,7 @@ def test_finance_reads_but_does_not_move_members_credit(
 
 
 def test_the_member_credit_page(org, admin, owner, employee, login):
-    fund(org, owner)
+    bought(org, owner)
     client = login(admin)
     page = client.get(member_credit_url(employee))
     assert page.status_code == 200
@@ -552,7 +547,7 @@ def test_the_member_credit_page(org, admin, owner, employee, login):
 
 
 def test_the_member_credit_page_with_a_short_company_balance(org, owner, employee, login):
-    fund(org, owner, 5)
+    bought(org, owner, 5)
     client = login(owner)
     response = client.post(
         member_credit_url(employee),
@@ -566,7 +561,7 @@ def test_the_member_credit_page_with_a_short_company_balance(org, owner, employe
 
 
 def test_an_invited_person_gets_no_credit_from_their_page(org, owner, login):
-    fund(org, owner)
+    bought(org, owner)
     invited = InvitationFactory(organization=org).member
     client = login(owner)
     page = client.get(member_credit_url(invited))
@@ -591,7 +586,7 @@ def test_an_invited_person_gets_no_credit_from_their_page(org, owner, login):
     ],
 )
 def test_member_credit_garbage_is_never_a_500(org, owner, employee, login, data):
-    fund(org, owner)
+    bought(org, owner)
     before = snapshot(org)
     response = login(owner).post(member_credit_url(employee), data)
     assert response.status_code == 200

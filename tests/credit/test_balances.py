@@ -8,21 +8,17 @@ from django.test.utils import CaptureQueriesContext
 from djmoney.money import Money
 
 from credit.services.allocation import credit_allocate
-from credit.services.purchases import purchase_create, purchase_credit, purchase_refund
+from credit.services.purchases import purchase_refund
 from members import extensions as member_extensions
 from organizations import extensions as organization_extensions
 from organizations.roles import Role
+from tests.credit.rules_support import bought
 from tests.factories import MemberFactory
 from tests.tenancy import snapshot
 
 
 def eur(value) -> Money:
     return Money(value, "EUR")
-
-
-def fund(org, owner, amount=100):
-    purchase = purchase_create(organization=org, actor=owner, method="bank_transfer", amount=amount)
-    return purchase_credit(purchase=purchase)
 
 
 def main_of(response) -> str:
@@ -52,7 +48,7 @@ def detail_url(member) -> str:
 @pytest.fixture
 def spread(org, owner, employee):
     """100 bought, 30 given to the employee."""
-    fund(org, owner)
+    bought(org, owner)
     credit_allocate(
         organization=org, actor=owner, members=[employee], amount=30, idempotency_key="spread"
     )
@@ -93,7 +89,7 @@ def test_the_overview_shows_balances_shortcuts_and_the_latest_moves(org, owner, 
 
 
 def test_finance_reads_the_overview_without_the_admins_shortcuts(org, owner, finance, login):
-    fund(org, owner)
+    bought(org, owner)
     response = login(finance).get(overview_url(org))
     assert response.status_code == 200
     page = main_of(response)
@@ -103,7 +99,7 @@ def test_finance_reads_the_overview_without_the_admins_shortcuts(org, owner, fin
 
 
 def test_what_the_company_owes_is_shown(org, owner, employee, login):
-    purchase = fund(org, owner)
+    purchase = bought(org, owner)
     credit_allocate(
         organization=org, actor=owner, members=[employee], amount=70, idempotency_key="a"
     )
@@ -157,7 +153,7 @@ def test_the_directory_has_a_balance_column(org, owner, employee, finance, sprea
 def test_the_directory_asks_the_same_number_of_queries_for_5_or_50_members(org, owner, login):
     def queries_for(count: int) -> int:
         members = MemberFactory.create_batch(count, organization=org)
-        fund(org, owner, 500)
+        bought(org, owner, 500)
         credit_allocate(
             organization=org, actor=owner, members=members, amount=1, idempotency_key=str(count)
         )

@@ -10,8 +10,8 @@ from djmoney.money import Money
 
 from credit.selectors.history import transfer_history
 from credit.services.allocation import credit_allocate, credit_take_back
-from credit.services.purchases import purchase_create, purchase_credit
 from organizations.roles import Role
+from tests.credit.rules_support import bought
 from tests.factories import MemberFactory
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
@@ -23,11 +23,6 @@ def eur(value) -> Money:
 
 def history_url(org) -> str:
     return f"/o/{org.slug}/credit/history/"
-
-
-def fund(org, owner, amount=100):
-    purchase = purchase_create(organization=org, actor=owner, method="bank_transfer", amount=amount)
-    return purchase_credit(purchase=purchase)
 
 
 def main_of(response) -> str:
@@ -42,7 +37,7 @@ def shown(response) -> list:
 def story(org, owner, admin, employee):
     """A purchase, an allocation with a note, a take-back: three transfers, a day apart."""
     with time_machine.travel(datetime.datetime(2026, 3, 1, 10, tzinfo=PARIS), tick=False):
-        fund(org, owner)
+        bought(org, owner)
     with time_machine.travel(datetime.datetime(2026, 3, 2, 23, 30, tzinfo=PARIS), tick=False):
         credit_allocate(
             organization=org, actor=admin, members=[employee], amount=20,
@@ -116,7 +111,7 @@ def test_the_other_organizations_members_are_not_choices(org, owner, story, outs
 
 
 def test_fifty_a_page(org, owner, employee, login):
-    fund(org, owner, 500)
+    bought(org, owner, 500)
     for n in range(60):
         credit_allocate(
             organization=org, actor=owner, members=[employee], amount=1, idempotency_key=f"k{n}"
@@ -134,7 +129,7 @@ def test_the_history_reads_in_a_constant_number_of_queries(org, owner, login):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    fund(org, owner, 500)
+    bought(org, owner, 500)
     members = MemberFactory.create_batch(30, organization=org)
     credit_allocate(organization=org, actor=owner, members=members, amount=1, idempotency_key="a")
     client = login(owner)
@@ -145,7 +140,7 @@ def test_the_history_reads_in_a_constant_number_of_queries(org, owner, login):
 
 
 def test_the_selector_scopes_to_the_organization(org, owner, other_org, outsider, story):
-    fund(other_org, outsider)
+    bought(other_org, outsider)
     assert {t.organization_id for t in transfer_history(organization=org)} == {org.pk}
     assert transfer_history(organization=other_org).count() == 1
 

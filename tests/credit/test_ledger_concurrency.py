@@ -28,6 +28,7 @@ from credit.services.ledger import (
 from credit.services.purchases import purchase_create, purchase_credit, purchase_refund
 from organizations.models import AuditEvent
 from skypemgr.errors import ApplicationError
+from tests.credit.rules_support import bought
 from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -72,11 +73,6 @@ def balance(account: Account) -> Money:
     return account.balance
 
 
-def fund(org, owner, amount) -> Purchase:
-    purchase = purchase_create(organization=org, actor=owner, method="bank_transfer", amount=amount)
-    return purchase_credit(purchase=purchase)
-
-
 def unexpected(outcomes: list, expected: tuple[type[Exception], ...] = ()) -> list:
     """The exceptions among `outcomes` that are not refusals of the `expected` kinds."""
     return [
@@ -87,7 +83,7 @@ def unexpected(outcomes: list, expected: tuple[type[Exception], ...] = ()) -> li
 
 
 def test_32_allocations_of_10_from_100_exactly_10_succeed(org, owner, admin):
-    fund(org, owner, 100)
+    bought(org, owner, 100)
     members = MemberFactory.create_batch(8, organization=org)
     company = system_account(org, Account.Kind.ORGANIZATION)
     lowest = [company.balance.amount]
@@ -133,7 +129,7 @@ def test_32_allocations_of_10_from_100_exactly_10_succeed(org, owner, admin):
 
 @pytest.mark.parametrize("rounds", [4])
 def test_take_back_and_allocation_on_one_member_stay_consistent(org, owner, admin, rounds):
-    fund(org, owner, 100)
+    bought(org, owner, 100)
     member = MemberFactory(organization=org)
     credit_allocate(organization=org, actor=admin, members=[member], amount=50, idempotency_key="a")
     company = system_account(org, Account.Kind.ORGANIZATION)
@@ -180,7 +176,7 @@ def test_mixed_operations_on_many_accounts_never_deadlock(org, owner, admin):
     members = MemberFactory.create_batch(10, organization=org)
     member_wallets(org, members[:5])
     for amount in (200, 200, 100):
-        fund(org, owner, amount)
+        bought(org, owner, amount)
     member_wallets(org, members)
     usage = system_account(org, Account.Kind.USAGE)
     purchases = list(Purchase.objects.for_org(org))
@@ -292,7 +288,7 @@ def test_mixed_operations_on_many_accounts_never_deadlock(org, owner, admin):
 
 
 def test_one_key_posted_from_8_threads_moves_money_once(org, owner, admin):
-    fund(org, owner, 100)
+    bought(org, owner, 100)
     member = MemberFactory(organization=org)
     company = system_account(org, Account.Kind.ORGANIZATION)
     wallet = member_wallet(org, member)
@@ -315,7 +311,7 @@ def test_one_key_posted_from_8_threads_moves_money_once(org, owner, admin):
 def test_one_key_posted_to_different_accounts_from_8_threads_moves_money_once(org, owner, admin):
     """Eight pairs of wallets with nothing in common: no thread waits for another's locks, so
     the key's unique constraint decides, and the others get the winner's transfer back."""
-    fund(org, owner, 100)
+    bought(org, owner, 100)
     members = MemberFactory.create_batch(16, organization=org)
     wallets = member_wallets(org, members)
     credit_allocate(
@@ -350,7 +346,7 @@ def test_one_purchase_credited_from_8_threads_is_credited_once(org, owner):
 
 
 def test_one_allocation_form_posted_from_8_threads_moves_money_once(org, owner, admin):
-    fund(org, owner, 100)
+    bought(org, owner, 100)
     members = MemberFactory.create_batch(3, organization=org)
 
     outcomes = together(
@@ -368,7 +364,7 @@ def test_one_allocation_form_posted_from_8_threads_moves_money_once(org, owner, 
 
 
 def test_a_refund_told_from_8_threads_reverses_once(org, owner):
-    purchase = fund(org, owner, 100)
+    purchase = bought(org, owner, 100)
 
     outcomes = together(
         8, lambda n: purchase_refund(purchase=purchase, amount=30, refund_key="re_once")
@@ -381,7 +377,7 @@ def test_a_refund_told_from_8_threads_reverses_once(org, owner):
 
 
 def test_usage_from_8_threads_never_overdraws_a_wallet(org, owner, admin):
-    fund(org, owner, 100)
+    bought(org, owner, 100)
     member = MemberFactory(organization=org)
     credit_allocate(organization=org, actor=admin, members=[member], amount=25, idempotency_key="a")
     wallet = member_wallet(org, member)

@@ -9,15 +9,7 @@ from credit.models import CreditRuleRun, Transfer
 from credit.tasks.rules import check_auto_recharges, run_monthly_rules
 from tests.credit.rules_support import balance_of, fund, give, money, rule, spend
 from tests.factories import MemberFactory, OrganizationFactory
-
-
-def wait_for(condition, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
+from tests.integration.waiting import wait_for
 
 
 @pytest.mark.integration

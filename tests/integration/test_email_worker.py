@@ -8,15 +8,7 @@ from django.db import transaction
 
 from outbox.models import OutboundMessage
 from tests.factories import PASSWORD
-
-
-def wait_for(condition, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
+from tests.integration.waiting import wait_for
 
 
 @pytest.mark.integration

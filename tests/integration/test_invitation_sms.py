@@ -11,15 +11,7 @@ from members.tasks import send_invitations
 from organizations.roles import Role
 from outbox.models import OutboundMessage
 from tests.factories import MemberFactory
-
-
-def wait_for(condition, timeout=40.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
+from tests.integration.waiting import wait_for
 
 
 @pytest.mark.integration
