@@ -17,6 +17,7 @@ from organizations.forms import OrganizationForm, OrganizationSettingsForm
 from organizations.models import AUDIT_VERBS
 from organizations.roles import Role
 from skypemgr.errors import ApplicationError
+from skypemgr.forms import form_error
 
 
 def client_ip(request) -> str | None:
@@ -37,11 +38,6 @@ def organization_choose(request):
     return render(request, "organizations/organization_choose.html", {"memberships": memberships})
 
 
-def _apply_error(form, error: ApplicationError) -> None:
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, error.message)
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def organization_create(request):
@@ -53,7 +49,7 @@ def organization_create(request):
                 user=request.user, ip_address=client_ip(request), **form.cleaned_data
             )
         except ApplicationError as error:
-            _apply_error(form, error)
+            form_error(form, error)
         else:
             messages.success(
                 request,
@@ -116,7 +112,7 @@ def organization_settings(request):
                 ip_address=client_ip(request),
             )
         except ApplicationError as error:
-            _apply_error(form, error)
+            form_error(form, error)
         else:
             messages.success(request, _("Settings saved."))
             return redirect("organizations:settings", org_slug=organization.slug)

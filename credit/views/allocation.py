@@ -46,6 +46,7 @@ from credit.services.caps import member_spending_cap_set
 from organizations.models import Member
 from organizations.views import client_ip
 from skypemgr.errors import ApplicationError
+from skypemgr.forms import form_error
 
 START, EDIT, PREVIEW, CONFIRM = "start", "edit", "preview", "confirm"
 # Key prefixes: the ledger's keys are "<prefix>:<form key>:member:<member id>".
@@ -307,7 +308,7 @@ def member_credit(request, member_id: int):
             short = error.missing
             form.add_error(None, error.message)
         except ApplicationError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            form_error(form, error)
         else:
             messages.success(request, done)
             return redirect("credit:member-credit", org_slug=request.org.slug, member_id=member.pk)

@@ -43,6 +43,7 @@ from credit.services.stripe_gateway import (
 from organizations.roles import Role
 from organizations.views import client_ip
 from skypemgr.errors import ApplicationError
+from skypemgr.forms import form_error
 
 PAGE_SIZE = 25
 
@@ -53,11 +54,6 @@ def _is_owner(request) -> bool:
 
 def _url(request, name: str, **kwargs) -> str:
     return reverse(name, kwargs={"org_slug": request.org.slug, **kwargs})
-
-
-def _form_error(form, error: ApplicationError, *, fallback: str | None = None) -> None:
-    field = error.field if error.field in form.fields else fallback
-    form.add_error(field, error.message)
 
 
 def _posted(request):
@@ -77,7 +73,7 @@ def _owners_form(request, form, *, save, message: str, url_name: str):
                 **form.cleaned_data,
             )
         except ApplicationError as error:
-            _form_error(form, error)
+            form_error(form, error)
         else:
             messages.success(request, message)
             return form, redirect(_url(request, url_name))
@@ -147,7 +143,7 @@ def buy(request):
             )
         except ApplicationError as error:
             fallback = form.field_for_amount_error() if error.field == "amount" else None
-            _form_error(form, error, fallback=fallback)
+            form_error(form, error, fallback=fallback)
             if error.code == StripeUnavailable.code:
                 # That purchase failed: sending the form again starts a new one.
                 form.data = form.data.copy()
@@ -334,7 +330,7 @@ def payment_method(request):
                 ip_address=client_ip(request),
             )
         except ApplicationError as error:
-            _form_error(form, error)
+            form_error(form, error)
         else:
             return _see_other(url)
     response = render(

@@ -19,6 +19,7 @@ from credit.services import rules as services
 from organizations.roles import Role
 from organizations.views import client_ip
 from skypemgr.errors import ApplicationError
+from skypemgr.forms import form_error
 
 RECHARGES_PAGE_SIZE = 50
 
@@ -73,7 +74,7 @@ def rule_list(request):
             ip_address=client_ip(request),
         )
     except ApplicationError as error:
-        form.add_error(error.field if error.field in form.fields else None, error.message)
+        form_error(form, error)
         return _render_list(request, form)
     if rule.kind == CreditRule.Kind.AUTO_RECHARGE:
         text = _("Rule added. Balances below the threshold are recharged within a few minutes.")

@@ -45,6 +45,7 @@ from organizations.models import Member
 from organizations.roles import Role
 from organizations.views import client_ip
 from skypemgr.errors import ApplicationError
+from skypemgr.forms import form_error
 
 PAGE_SIZE = 50
 Status = Member.Status
@@ -69,10 +70,6 @@ def _directory_url(request, query: str = "") -> str:
     # Parsed and encoded again: only a query string of our own page can come out of it.
     query = QueryDict(query or "").urlencode()
     return f"{url}?{query}" if query else url
-
-
-def _form_error(form, error: ApplicationError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, error.message)
 
 
 def _first_errors(form) -> list[str]:
@@ -264,7 +261,7 @@ def member_detail(request, member_id: int):
             )
         except ApplicationError as error:
             if error.field in form.fields:
-                _form_error(form, error)
+                form_error(form, error)
             else:
                 messages.error(request, error.message)
                 return redirect(_detail_url(request, member))

@@ -10,7 +10,6 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_safe
@@ -21,6 +20,7 @@ from members.services import imports
 from organizations.roles import Role
 from organizations.views import client_ip
 from skypemgr.errors import ApplicationError
+from skypemgr.exports import download
 
 # The preview shows this many rows a page; the counts cover the whole file.
 ROWS_PER_PAGE = 100
@@ -144,7 +144,4 @@ def import_errors(request, import_id: int):
 
 
 def _csv_response(content: str, file_name: str) -> HttpResponse:
-    response = HttpResponse(content.encode("utf-8"), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = content_disposition_header(True, file_name)
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return download(content, file_name=file_name, file_format="csv")

@@ -27,12 +27,9 @@ from members.selectors.invitations import (
 from members.services import invitations as service
 from organizations.views import client_ip
 from skypemgr.errors import ApplicationError
+from skypemgr.forms import form_error
 
 PROVEN_SESSION_KEY = "invitation_phone_proven"
-
-
-def _form_error(form, error: ApplicationError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, error.message)
 
 
 # --- The organization's side ---------------------------------------------------------------
@@ -59,7 +56,7 @@ def invite(request):
                         ip_address=client_ip(request),
                     )
                 except ApplicationError as error:
-                    _form_error(form, error)
+                    form_error(form, error)
                 else:
                     skipped = len(preview) - len(created)
                     messages.success(
@@ -264,7 +261,7 @@ def invitation_code(request, token: str):
         try:
             service.invitation_check_code(token=token, code=form.cleaned_data["code"].strip())
         except ApplicationError as error:
-            _form_error(form, error)
+            form_error(form, error)
         else:
             proven = request.session.get(PROVEN_SESSION_KEY, [])
             request.session[PROVEN_SESSION_KEY] = [*proven, invitation.pk]
@@ -296,7 +293,7 @@ def invitation_signup(request, token: str):
         except service.InvitationLinkError as error:
             return _link_error(request, error)
         except ApplicationError as error:
-            _form_error(form, error)
+            form_error(form, error)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(

@@ -20,6 +20,7 @@ from members.services import lists as services
 from organizations.roles import Role
 from organizations.views import client_ip
 from skypemgr.errors import ApplicationError
+from skypemgr.forms import form_error
 
 PAGE_SIZE = 50
 # How many people not yet in the list the page offers at once; a search finds the others.
@@ -40,10 +41,6 @@ def _list_url(request, member_list: MemberList) -> str:
     )
 
 
-def _form_error(form, error: ApplicationError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, error.message)
-
-
 @require_http_methods(["GET", "POST"])
 def list_list(request):
     form = MemberListForm(request.POST or None)
@@ -56,7 +53,7 @@ def list_list(request):
                 ip_address=client_ip(request),
             )
         except ApplicationError as error:
-            _form_error(form, error)
+            form_error(form, error)
         else:
             messages.success(
                 request,
@@ -123,7 +120,7 @@ def _rename(request, member_list):
                 ip_address=client_ip(request),
             )
         except ApplicationError as error:
-            _form_error(form, error)
+            form_error(form, error)
         else:
             messages.success(request, _("List renamed to “%(name)s”.") % {"name": member_list})
             return redirect(_list_url(request, member_list))
@@ -142,7 +139,7 @@ def _add(request, member_list):
                 ip_address=client_ip(request),
             )
         except ApplicationError as error:
-            _form_error(form, error)
+            form_error(form, error)
         else:
             messages.success(
                 request,

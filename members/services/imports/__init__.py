@@ -31,7 +31,6 @@ from members.services.imports.columns import (
     normalized,
 )
 from members.services.imports.files import (
-    csv_delimiter,
     member_import_errors_csv,
     member_import_header,
     member_import_template_csv,
@@ -68,7 +67,6 @@ __all__ = [
     "ZIP_MAGIC",
     "Column",
     "Table",
-    "csv_delimiter",
     "ignored_columns",
     "member_import_errors_csv",
     "member_import_header",

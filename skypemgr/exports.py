@@ -1,0 +1,91 @@
+"""Every table the product hands out as a file (CSV or XLSX) goes through here.
+
+One rule for all of them: no cell, header included, is ever run by a spreadsheet as a formula.
+CSV is UTF-8 with a BOM (so that Excel reads accents) and ";"-separated in French (Excel in
+most of Europe expects it); XLSX is written by tablib (openpyxl). The response is a download,
+never cached by a browser or a proxy.
+"""
+
+import re
+from collections.abc import Iterable, Sequence
+
+import tablib
+from django.http import HttpResponse
+from django.utils import translation
+from django.utils.http import content_disposition_header
+
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+# What a spreadsheet reads as the start of a formula. A tab or carriage return first is
+# trimmed by some programs, leaving the next character to decide.
+_FORMULA_START = ("=", "@", "+", "-", "\t", "\r")
+# A phone number or a negative amount keeps its sign: only these characters follow it.
+_NUMBER_LIKE = re.compile(r"[+-][\d\s().,+-]*")
+
+
+def spreadsheet_safe(value):
+    """`value` as a cell a spreadsheet shows as text, not as a formula it would run.
+
+    Numbers, dates and empty values pass unchanged; text starting like a formula gets a
+    leading apostrophe, except "+33 6 12 34 56 78" or "-12.50", which hold nothing to run.
+    """
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        if isinstance(value, bool | int | float) or hasattr(value, "isoformat"):
+            return value
+        value = str(value)
+    value = value.replace("\x00", "")
+    if value.startswith(_FORMULA_START) and not _NUMBER_LIKE.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def table(headers: Sequence, rows: Iterable[Sequence], *, title: str = "") -> tablib.Dataset:
+    """A dataset whose every header and cell is spreadsheet-safe."""
+    dataset = tablib.Dataset(headers=[spreadsheet_safe(str(header)) for header in headers])
+    if title:
+        # XLSX sheet titles: at most 31 characters, none of []:*?/\
+        dataset.title = re.sub(r"[\[\]:*?/\\]", " ", str(title))[:31] or "Sheet1"
+    for row in rows:
+        dataset.append([spreadsheet_safe(value) for value in row])
+    return dataset
+
+
+def csv_delimiter() -> str:
+    """Excel in French (and most of Europe) opens ";"-separated files; elsewhere ","."""
+    return ";" if translation.get_language() == "fr" else ","
+
+
+def csv_text(dataset: tablib.Dataset) -> str:
+    # The BOM tells Excel the file is UTF-8; without it, accents come out garbled.
+    return "\ufeff" + dataset.export("csv", delimiter=csv_delimiter())
+
+
+def export_bytes(dataset: tablib.Dataset, file_format: str) -> bytes:
+    if file_format == "csv":
+        return csv_text(dataset).encode("utf-8")
+    if file_format == "xlsx":
+        return dataset.export("xlsx")
+    raise ValueError(f"unknown export format {file_format!r}")
+
+
+def download(content: bytes | str, *, file_name: str, file_format: str) -> HttpResponse:
+    """A response that downloads `content` as `file_name`, never kept in a cache."""
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    response = HttpResponse(content, content_type=FORMATS[file_format])
+    response["Content-Disposition"] = content_disposition_header(True, file_name)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def dataset_download(dataset: tablib.Dataset, *, stem: str, file_format: str) -> HttpResponse:
+    """Download `dataset` as `<stem>.<file_format>` (csv or xlsx)."""
+    return download(
+        export_bytes(dataset, file_format),
+        file_name=f"{stem}.{file_format}",
+        file_format=file_format,
+    )
