@@ -10,7 +10,9 @@ RUN pip install --no-cache-dir uv
 WORKDIR /app
 
 COPY pyproject.toml uv.lock ./
-RUN uv sync --frozen --no-dev --no-install-project
+# The runtime dependencies only: no dependency group (neither "dev" nor "embedded", the
+# PostgreSQL and Redis that `make run` starts on a bare machine; compose provides real ones).
+RUN uv sync --frozen --no-default-groups --no-install-project
 
 COPY . .
 RUN pybabel compile --domain django --directory locale \

@@ -14,15 +14,17 @@ PRODUCTION_ENV := DEBUG=false SITE_URL=https://skypemgr.example ALLOWED_HOSTS=sk
 .PHONY: help setup run test lint checks pytest bench clean
 
 help:
-	@echo "make run    set up, migrate, load demo data once, serve web + worker + beat"
-	@echo "make test   set up, start what is missing, run linters, checks and every test"
-	@echo "make bench  run the benchmarks under bench/"
+	@echo "make run          set up, migrate, load demo data once, serve web + worker + beat"
+	@echo "make test         set up, start what is missing, run linters, checks and every test"
+	@echo "make bench        run the benchmarks under bench/"
 
 setup: .venv/.synced locale/fr/LC_MESSAGES/django.mo
 
 .venv/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	$(UV) sync --frozen --python 3.12
+	# dev: tests and linters; embedded: the PostgreSQL and Redis that run and test start when
+	# none is configured. The production image installs neither (Dockerfile).
+	$(UV) sync --frozen --python 3.12 --group dev --group embedded
 	@touch $@
 
 locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po .venv/.synced
