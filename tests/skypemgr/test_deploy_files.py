@@ -197,3 +197,37 @@ def test_the_lock_matches_the_project():
             normalized(re.match(r"[A-Za-z0-9_.-]+", requirement).group(0))
             for requirement in requirements
         }, group
+
+
+# --- Running and docs ------------------------------------------------------------------------
+
+
+def test_every_variable_the_launcher_reads_is_documented():
+    read = set(re.findall(r'\.get\(\s*"([A-Z][A-Z_]+)"', LAUNCHER.read_text()))
+    read -= {"DJANGO_SETTINGS_MODULE"}  # the launcher removes it, nobody sets it
+    assert {"PORT", "SKYPEMGR_DATA_DIR", "DATABASE_URL", "REDIS_URL"} <= read
+    documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    assert read - documented == set()
+    readme = (ROOT / "README.md").read_text()
+    assert {name for name in read if f"`{name}`" not in readme} == set()
+
+
+def test_the_readme_links_only_to_what_a_clone_has():
+    readme = (ROOT / "README.md").read_text()
+    targets = re.findall(r"\]\((?!https?://|#|mailto:)([^)\s]+)\)", readme)
+    assert "docs/architecture.md" in targets
+    assert [target for target in targets if not (ROOT / target).exists()] == []
+    assert "../shared" not in readme
+    assert 'make manage ARGS="createsuperuser"' in readme
+
+
+def test_the_web_process_serves_on_the_port_its_platform_gives():
+    # gunicorn binds 0.0.0.0:$PORT when no --bind is given and PORT is set.
+    web = procfile()["web"]
+    assert not {"--bind", "-b"} & set(web), "platforms that read a Procfile set PORT"
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^\s+PORT=8000\b", dockerfile, re.M)
+    assert "EXPOSE 8000" in dockerfile
+    services = compose()["services"]
+    assert services["web"]["environment"]["PORT"] == "8000"
+    assert services["web"]["ports"] == ["8000:8000"]
