@@ -5,6 +5,9 @@
  * - `data-select-all="name"` on a checkbox ticks or unticks every checkbox called `name` in the
  *   same form (give it the `js-only` class: without JavaScript it would do nothing).
  * - When an htmx request fails, say so in the page instead of failing silently.
+ * - Polling (`hx-trigger="every …"`) pauses while the tab is hidden: each poll that falls due
+ *   is dropped, and the element refreshes once when the tab shows again. (htmx's trigger
+ *   filters, `every 5s [!document.hidden]`, would need eval, which the CSP forbids.)
  *
  * htmx itself is configured by <meta name="htmx-config"> in base.html, read when it loads.
  */
@@ -84,4 +87,37 @@
 
   document.addEventListener("htmx:responseError", htmxFailed);
   document.addEventListener("htmx:sendError", htmxFailed);
+
+  var POLLING = /(^|,)\s*every\s/;
+  var missedPolls = new Set();
+
+  function attribute(element, name) {
+    return element.getAttribute(name) || element.getAttribute("data-" + name);
+  }
+
+  function polls(element) {
+    return POLLING.test(attribute(element, "hx-trigger") || "");
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var element = event.detail.elt;
+    if (document.hidden && element && polls(element)) {
+      event.preventDefault();
+      missedPolls.add(element);
+    }
+  });
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden || !window.htmx) {
+      return;
+    }
+    missedPolls.forEach(function (element) {
+      var url = attribute(element, "hx-get");
+      if (element.isConnected && url) {
+        // As the element's own poll would: its target, swap and select apply.
+        window.htmx.ajax("GET", url, { source: element });
+      }
+    });
+    missedPolls.clear();
+  });
 })();

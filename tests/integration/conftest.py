@@ -4,10 +4,21 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 
 from skypemgr import celery_app
+from tests.integration.waiting import CeleryTasks
 
 
 @pytest.fixture
-def celery_worker_thread():
+def celery_tasks():
+    """What was sent to the worker and what it ran; `celery_tasks.wait_idle()` before
+    asserting that nothing else happened."""
+    tasks = CeleryTasks()
+    tasks.connect()
+    yield tasks
+    tasks.disconnect()
+
+
+@pytest.fixture
+def celery_worker_thread(celery_tasks):
     celery_app.conf.task_always_eager = False
     celery_app.control.purge()
     with start_worker(

@@ -1,8 +1,6 @@
 """The credit rules through a real worker: the beat's sweeps and the ledger's after-commit
 task, sent to Redis and run by Celery as in production."""
 
-import time
-
 import pytest
 
 from credit.models import CreditRuleRun, Transfer
@@ -14,7 +12,9 @@ from tests.integration.waiting import wait_for
 
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_the_monthly_sweep_runs_each_rule_once_through_the_worker(celery_worker_thread):
+def test_the_monthly_sweep_runs_each_rule_once_through_the_worker(
+    celery_worker_thread, celery_tasks
+):
     org = OrganizationFactory()
     members = [MemberFactory(organization=org) for _ in range(3)]
     fund(org, 100)
@@ -24,7 +24,9 @@ def test_the_monthly_sweep_runs_each_rule_once_through_the_worker(celery_worker_
         run_monthly_rules.delay()
 
     assert wait_for(lambda: CreditRuleRun.objects.for_org(org).filter(rule=add).exists())
-    time.sleep(1)  # let the other two sweeps finish: they must change nothing
+    # All three sweeps, and the runs they fanned out, are done: the other two changed nothing.
+    assert celery_tasks.wait_idle()
+    assert celery_tasks.sent_names.count("credit.run_monthly_rules") == 3
     assert CreditRuleRun.objects.for_org(org).count() == 1
     for member in members:
         assert balance_of(org, member) == money(org, 10)
@@ -33,7 +35,9 @@ def test_the_monthly_sweep_runs_each_rule_once_through_the_worker(celery_worker_
 
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_a_drop_recharges_the_member_after_commit_through_the_worker(celery_worker_thread):
+def test_a_drop_recharges_the_member_after_commit_through_the_worker(
+    celery_worker_thread, celery_tasks
+):
     org = OrganizationFactory()
     member = MemberFactory(organization=org)
     fund(org, 100)
@@ -44,5 +48,5 @@ def test_a_drop_recharges_the_member_after_commit_through_the_worker(celery_work
 
     assert wait_for(lambda: balance_of(org, member) == money(org, 12))
     check_auto_recharges.delay()
-    time.sleep(1)
+    assert celery_tasks.wait_idle()
     assert balance_of(org, member) == money(org, 12), "above the threshold: once"

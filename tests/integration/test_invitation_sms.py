@@ -1,8 +1,6 @@
 """An invitation SMS leaves once, through the real worker and Twilio's client, even when the
 first attempt hits a network fault and the task is retried, or the task arrives twice."""
 
-import time
-
 import pytest
 
 from members.models import InvitationDelivery
@@ -16,7 +14,9 @@ from tests.integration.waiting import wait_for
 
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_sms_goes_out_once_after_a_network_fault(celery_worker_thread, twilio, settings):
+def test_sms_goes_out_once_after_a_network_fault(
+    celery_worker_thread, celery_tasks, twilio, settings
+):
     settings.SMS_BACKEND = "twilio"
     twilio.drop_next = 1
     owner = MemberFactory(role=Role.OWNER)
@@ -36,7 +36,7 @@ def test_sms_goes_out_once_after_a_network_fault(celery_worker_thread, twilio, s
     delivery = InvitationDelivery.objects.for_org(owner.organization).get()
     send_invitations.delay([delivery.pk])
     send_invitations.delay([delivery.pk])
-    time.sleep(2)
+    assert celery_tasks.wait_idle()
     assert len(twilio.accepted) == 1
     [sms] = twilio.accepted
     assert sms["form"]["To"] == ["+33612345678"]

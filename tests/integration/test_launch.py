@@ -1,8 +1,10 @@
 """`make run` on a machine with no database and no Redis configured: the launcher starts
-embedded ones, serves web + worker + beat, stops everything on Ctrl-C, and reuses its data."""
+embedded ones, serves web + worker + beat, stops everything on Ctrl-C, and reuses its data.
+`make manage` works on that same data, whether `make run` is running or not."""
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -40,15 +42,21 @@ def embedded_postgres(data_dir: str) -> list[psutil.Process]:
     return found
 
 
+def launcher_environment(data_dir: str, port: int) -> dict[str, str]:
+    """A developer's shell: nothing configured, so the data lives under `data_dir`."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "SMS_BACKEND"}
+        and not key.startswith(("DJANGO_", "PYTEST_", "MAKE"))
+    }
+    env.update(SKYPEMGR_DATA_DIR=data_dir, PORT=str(port), CELERY_QUEUE="launch-test")
+    return env
+
+
 class Launch:
     def __init__(self, data_dir: str, port: int):
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if key not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "SMS_BACKEND"}
-            and not key.startswith(("DJANGO_", "PYTEST_"))
-        }
-        env.update(SKYPEMGR_DATA_DIR=data_dir, PORT=str(port), CELERY_QUEUE="launch-test")
+        env = launcher_environment(data_dir, port)
         self.log = Path(data_dir) / "launch.log"
         self.base = f"http://127.0.0.1:{port}"
         with self.log.open("ab") as log:
@@ -105,6 +113,34 @@ def sign_up(base: str, email: str) -> requests.Session:
     return session
 
 
+# What `make manage ARGS='shell -c …'` prints: the people, and where the Celery broker is.
+SHOW_DATA = (
+    "from django.conf import settings; from accounts.models import User; "
+    "print('users:', sorted(User.objects.values_list('email', flat=True))); "
+    "print('broker:', settings.CELERY_BROKER_URL)"
+)
+
+
+def make_manage(data_dir: str, port: int, arguments: str, **env: str) -> str:
+    """`make manage ARGS=…` as a developer types it; its output."""
+    # A fixed command of the test's own: make, with ARGS as a developer would type it.
+    finished = subprocess.run(  # noqa: S603
+        [shutil.which("make"), "--no-print-directory", "manage", f"ARGS={arguments}"],
+        cwd=ROOT,
+        env={**launcher_environment(data_dir, port), **env},
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_TIMEOUT,
+    )
+    output = finished.stdout + finished.stderr
+    assert finished.returncode == 0, output
+    return output
+
+
+def shown(output: str, label: str) -> str:
+    return re.search(rf"^{label}: (.*)$", output, re.M).group(1)
+
+
 def outbox_shows_sent(base: str, email: str) -> bool:
     page = requests.get(f"{base}/dev/outbox/", timeout=10).text
     return email in page and "Sent" in page
@@ -134,6 +170,20 @@ def test_make_run_serves_everything_and_stops_cleanly():
         while not outbox_shows_sent(first.base, "newcomer@example.com"):
             assert time.monotonic() < deadline, first.output()
             time.sleep(1)
+
+        # `make manage` beside `make run`: the same database and the same Redis (the broker).
+        make_manage(
+            data_dir,
+            port,
+            "createsuperuser --noinput --username staff --email staff@example.com",
+            DJANGO_SUPERUSER_PASSWORD="a-long-pass-phrase-9",
+        )
+        seen = make_manage(data_dir, port, f'shell -c "{SHOW_DATA}"')
+        assert "newcomer@example.com" in shown(seen, "users")
+        assert "staff@example.com" in shown(seen, "users")
+        assert shown(seen, "broker") == f"redis://127.0.0.1:{redis_port}/0"
+        assert port_answers(redis_port), "manage left run's Redis running"
+        assert requests.get(f"{first.base}/healthz", timeout=10).status_code == 200
         children = first.descendants()
     finally:
         code = first.ctrl_c()
@@ -144,6 +194,12 @@ def test_make_run_serves_everything_and_stops_cleanly():
     assert not port_answers(redis_port)
     assert "demo logins" in first.output()
     assert "Demo organization created" in first.output()
+
+    # Alone, `make manage` starts the embedded services on the same data, and stops them.
+    seen = make_manage(data_dir, port, f'shell -c "{SHOW_DATA}"')
+    assert "staff@example.com" in shown(seen, "users")
+    assert embedded_postgres(data_dir) == []
+    assert not port_answers(int(re.search(r"redis://127.0.0.1:(\d+)/", seen).group(1)))
 
     second = Launch(data_dir, port)
     try:
