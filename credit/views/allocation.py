@@ -283,12 +283,6 @@ def _member_action(request, member: Member, action: str, form) -> str | None:
     return _("%(amount)s taken back from %(name)s.") % {"amount": transfer.amount, "name": member}
 
 
-def _plain(amount) -> str:
-    """12.5000 -> "12.5", 50.0000 -> "50": the amount as a person would type it."""
-    text = format(amount, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 @require_http_methods(["GET", "POST"])
 def member_credit(request, member_id: int):
     """One member's credit: balance, give, take back, monthly spending cap, recent movements."""
@@ -314,7 +308,7 @@ def member_credit(request, member_id: int):
             return redirect("credit:member-credit", org_slug=request.org.slug, member_id=member.pk)
     credit = member_credit_of(organization=request.org, member=member)
     if credit.monthly_spending_cap is not None and not forms[CAP].is_bound:
-        forms[CAP].initial = {"cap": _plain(credit.monthly_spending_cap.amount)}
+        forms[CAP].initial = {"cap": credit.monthly_spending_cap}
     return render(
         request,
         "credit/member_credit.html",
