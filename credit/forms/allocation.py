@@ -69,6 +69,15 @@ def _amount(organization: Organization, label, **kwargs) -> AmountField:
     )
 
 
+def _memo() -> forms.CharField:
+    return forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=200,
+        help_text=_("Shown in the history, such as “March travel”."),
+    )
+
+
 class _TargetForm(_KeyedForm):
     """Whose credit moves: the members chosen in the directory, a list, or everyone."""
 
@@ -149,12 +158,7 @@ class _TargetForm(_KeyedForm):
 class AllocateForm(_TargetForm):
     everyone_label = _("Everyone who has joined")
 
-    memo = forms.CharField(
-        label=_("Note"),
-        required=False,
-        max_length=200,
-        help_text=_("Shown in the history, such as “March travel”."),
-    )
+    memo = _memo()
 
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, organization=organization, **kwargs)
@@ -204,15 +208,16 @@ class TakeBackForm(_TakeBackAmount, _TargetForm):
     amount_missing = _("Enter an amount, or choose all of their credit.")
 
     how = _how_much(_("This amount from each member"), _("All of their credit"))
+    memo = _memo()
 
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, organization=organization, **kwargs)
         self.fields["amount"] = _amount(organization, _("Amount"), required=False)
-        self.order_fields(["target", "members", "member_list", "how", "amount"])
+        self.order_fields(["target", "members", "member_list", "how", "amount", "memo"])
 
 
 class MemberAllocateForm(_KeyedForm):
-    memo = forms.CharField(label=_("Note"), required=False, max_length=200)
+    memo = _memo()
 
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
@@ -222,11 +227,12 @@ class MemberAllocateForm(_KeyedForm):
 
 class MemberTakeBackForm(_TakeBackAmount, _KeyedForm):
     how = _how_much(_("This amount"), _("All of it"))
+    memo = _memo()
 
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["amount"] = _amount(organization, _("Amount to take back"), required=False)
-        self.order_fields(["how", "amount"])
+        self.order_fields(["how", "amount", "memo"])
 
 
 class SpendingCapForm(forms.Form):

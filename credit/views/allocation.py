@@ -207,6 +207,7 @@ def take_back(request):
             members=[line.member for line in plan.lines],
             amount=amount,
             idempotency_key=f"{TAKE_BACK_KEY}:{form.key}",
+            memo=form.cleaned_data.get("memo", ""),
             ip_address=client_ip(request),
         )
     except ApplicationError as error:
@@ -278,7 +279,7 @@ def _member_action(request, member: Member, action: str, form) -> str | None:
         return _("%(amount)s given to %(name)s.") % {"amount": data["amount"], "name": member}
     [transfer] = credit_take_back(
         organization=organization, actor=actor, members=[member], amount=form.amount_or_all,
-        idempotency_key=f"{prefix}:{form.key}", ip_address=ip,
+        idempotency_key=f"{prefix}:{form.key}", memo=data.get("memo", ""), ip_address=ip,
     )  # fmt: skip
     return _("%(amount)s taken back from %(name)s.") % {"amount": transfer.amount, "name": member}
 
