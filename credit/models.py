@@ -188,7 +188,9 @@ class Purchase(TenantModel):
         verbose_name_plural = _("purchases")
 
     def __str__(self) -> str:
-        return f"{self.number} {self.amount}"
+        # No amount: audit labels keep this text, and an amount must follow the reader's
+        # language (the audit log shows it from the event's data).
+        return self.number
 
 
 class StripeEvent(models.Model):
@@ -296,7 +298,8 @@ class CreditRule(TenantModel):
         verbose_name_plural = _("credit rules")
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.amount}"
+        # No amount, as for purchases: the audit log shows it from the event's data.
+        return str(self.get_kind_display())
 
 
 class CreditRuleRun(TenantModel):

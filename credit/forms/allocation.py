@@ -2,40 +2,29 @@
 narrowing the credit history.
 
 Choice fields list only the organization's own members and lists: an id of another
-organization is "not found", exactly like a missing one. Amounts are checked by the ledger's
-`amount_of` (more than zero, at most 4 decimal places, not absurdly large), in the
-organization's currency: "12,50", "12.50 EUR" and "€12.50" are understood in a euro
-organization, "10 USD" is refused with a clear message. Forms that move money carry a one-time
-key (`idempotency_key`), made when the form is first shown, so that a form sent twice moves
-money once.
+organization is "not found", exactly like a missing one. Amounts are read by the shared
+`AmountField` (skypemgr.amounts), in the page's language and the organization's currency.
+Forms that move money carry a one-time key (`idempotency_key`), made when the form is first
+shown, so that a form sent twice moves money once.
 """
 
 import datetime
-import re
 import secrets
 import uuid
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from moneyed import CURRENCIES
 
 from credit.models import Transfer
 from credit.selectors.balances import Target
 from credit.selectors.history import history_members
-from credit.services.ledger import amount_of
 from members.models import MemberList
 from members.selectors.directory import SORTS
 from organizations.models import Member, Organization
-from skypemgr.errors import ApplicationError
+from skypemgr.amounts import AmountField, amount_hint
 
 NOT_FOUND = _("Some of the chosen members were not found. Nothing was moved.")
-# Three letters on their own, such as "USD" in "10 USD".
-_CODE = re.compile(r"(?<![A-Za-z])[A-Za-z]{3}(?![A-Za-z])")
-# A currency sign and the currencies it may stand for.
-_SIGNS = {"€": {"EUR"}, "£": {"GBP"}, "¥": {"JPY"}, "$": {"USD", "CAD", "AUD"}}
-_SPACES = re.compile(r"[\s\u00a0\u202f]+")
 
 
 # uuid1 counts 100 ns intervals from the start of the Gregorian calendar.
@@ -46,41 +35,6 @@ def new_key() -> str:
     """A form's one-time key. Time-based (uuid1, with a random node rather than the server's
     MAC address), so that the key tells when the form was made: see `issued_at`."""
     return uuid.uuid1(node=secrets.randbits(48) | 1 << 40).hex
-
-
-class AmountField(forms.CharField):
-    """An amount typed by a person, cleaned into Money in `currency` (None when empty)."""
-
-    def __init__(self, *, currency: str, **kwargs):
-        kwargs.setdefault("max_length", 40)
-        super().__init__(**kwargs)
-        self.currency = currency
-        self.widget.attrs.update({"inputmode": "decimal", "autocomplete": "off"})
-
-    def _number_text(self, text: str) -> str:
-        other = _("Amounts are in %(currency)s here: type the number only, such as 25 or 12.50.")
-        for code in _CODE.findall(text):
-            if code.upper() in CURRENCIES and code.upper() != self.currency:
-                raise ValidationError(other, code="currency", params={"currency": self.currency})
-        text = _CODE.sub(lambda match: "" if match[0].upper() == self.currency else match[0], text)
-        for sign, currencies in _SIGNS.items():
-            if sign in text:
-                if self.currency not in currencies:
-                    raise ValidationError(
-                        other, code="currency", params={"currency": self.currency}
-                    )
-                text = text.replace(sign, "")
-        # Spaces group thousands in French ("1 000,50"); they carry no meaning.
-        return _SPACES.sub("", text)
-
-    def clean(self, value):
-        text = super().clean(value)
-        if text in self.empty_values:
-            return None
-        try:
-            return amount_of(self._number_text(text), self.currency)
-        except ApplicationError as error:
-            raise ValidationError(error.message, code=error.code) from error
 
 
 class _KeyedForm(forms.Form):
@@ -110,10 +64,17 @@ def _amount(organization: Organization, label, **kwargs) -> AmountField:
     return AmountField(
         currency=organization.currency,
         label=label,
-        help_text=_("In %(currency)s, up to 4 decimal places.")
-        % {"currency": organization.currency},
-        error_messages={"required": _("Enter an amount, such as 25 or 12.50.")},
+        help_text=amount_hint(organization.currency),
         **kwargs,
+    )
+
+
+def _memo() -> forms.CharField:
+    return forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=200,
+        help_text=_("Shown in the history, such as “March travel”."),
     )
 
 
@@ -197,12 +158,7 @@ class _TargetForm(_KeyedForm):
 class AllocateForm(_TargetForm):
     everyone_label = _("Everyone who has joined")
 
-    memo = forms.CharField(
-        label=_("Note"),
-        required=False,
-        max_length=200,
-        help_text=_("Shown in the history, such as “March travel”."),
-    )
+    memo = _memo()
 
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, organization=organization, **kwargs)
@@ -252,15 +208,16 @@ class TakeBackForm(_TakeBackAmount, _TargetForm):
     amount_missing = _("Enter an amount, or choose all of their credit.")
 
     how = _how_much(_("This amount from each member"), _("All of their credit"))
+    memo = _memo()
 
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, organization=organization, **kwargs)
         self.fields["amount"] = _amount(organization, _("Amount"), required=False)
-        self.order_fields(["target", "members", "member_list", "how", "amount"])
+        self.order_fields(["target", "members", "member_list", "how", "amount", "memo"])
 
 
 class MemberAllocateForm(_KeyedForm):
-    memo = forms.CharField(label=_("Note"), required=False, max_length=200)
+    memo = _memo()
 
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
@@ -270,11 +227,12 @@ class MemberAllocateForm(_KeyedForm):
 
 class MemberTakeBackForm(_TakeBackAmount, _KeyedForm):
     how = _how_much(_("This amount"), _("All of it"))
+    memo = _memo()
 
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["amount"] = _amount(organization, _("Amount to take back"), required=False)
-        self.order_fields(["how", "amount"])
+        self.order_fields(["how", "amount", "memo"])
 
 
 class SpendingCapForm(forms.Form):

@@ -2,23 +2,21 @@
 auto-recharge, the saved payment method, and the credit settings."""
 
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from djmoney.money import Money
 
 from credit.models import Purchase
-from credit.services.ledger import MAX_AMOUNT
 from credit.services.purchases import LIMIT_SCALE, purchase_limits
-from credit.services.stripe_gateway import MethodChoice, currency_digits, method_choices
+from credit.services.stripe_gateway import MethodChoice, method_choices
 from organizations.models import Member, Organization
 from organizations.roles import Role
+from skypemgr.amounts import AmountField
 
 PRESETS = (50, 100, 250, 500)
 OTHER = "other"
-# Bigger numbers are refused as "too large" before any arithmetic.
-MAX_INPUT_LENGTH = 20
 
 
 def new_form_key() -> str:
@@ -40,37 +38,8 @@ class OneTimeKeyMixin(forms.Form):
             self.initial.setdefault("idempotency_key", new_form_key())
 
 
-def parse_amount(value, currency: str) -> Decimal:
-    """A positive amount with at most the currency's decimals; forms.ValidationError if not."""
-    text = str(value or "").strip().replace(",", ".").replace(" ", "")
-    if not text:
-        raise forms.ValidationError(_("Enter an amount."))
-    if len(text) > MAX_INPUT_LENGTH:
-        raise forms.ValidationError(_("This amount is too large."))
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise forms.ValidationError(_("Enter an amount, such as 25 or 12.50.")) from None
-    if not number.is_finite():
-        raise forms.ValidationError(_("Enter an amount, such as 25 or 12.50."))
-    if number <= 0:
-        raise forms.ValidationError(_("Enter an amount greater than zero."))
-    if number > MAX_AMOUNT:
-        raise forms.ValidationError(_("This amount is too large."))
-    digits = currency_digits(currency)
-    if number != number.quantize(Decimal(10) ** -digits):
-        if digits == 0:
-            raise forms.ValidationError(
-                _("%(currency)s amounts have no decimals.") % {"currency": currency}
-            )
-        raise forms.ValidationError(
-            _("Use at most %(digits)d decimal places.") % {"digits": digits}
-        )
-    return number
-
-
 def plain(number: Decimal) -> str:
-    """A Decimal as people write it: "50", "12.5" (never "5E+1")."""
+    """A Decimal as the suggested amounts' choice values: "50", "12.5" (never "5E+1")."""
     if number == number.to_integral_value():
         return str(number.quantize(Decimal(1)))
     return format(number.normalize(), "f")
@@ -101,12 +70,7 @@ class BuyForm(OneTimeKeyMixin):
             "invalid_choice": _("Choose an amount."),
         },
     )
-    custom_amount = forms.CharField(
-        label=_("Other amount"),
-        required=False,
-        max_length=40,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-    )
+    custom_amount = AmountField(label=_("Other amount"), required=False)
     auto_recharge = forms.BooleanField(
         label=_("Enable auto-recharge"),
         required=False,
@@ -119,6 +83,7 @@ class BuyForm(OneTimeKeyMixin):
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.organization = organization
+        self.fields["custom_amount"].currency = organization.currency
         self.methods: list[MethodChoice] = method_choices(organization)
         self.fields["method"].choices = [(m.value, m.label) for m in self.methods]
         available = [m.value for m in self.methods if m.available]
@@ -145,14 +110,15 @@ class BuyForm(OneTimeKeyMixin):
         choice = cleaned.get("amount_choice")
         if choice is None:
             return cleaned
-        currency = self.organization.currency
         if choice == OTHER:
-            try:
-                cleaned["amount"] = parse_amount(cleaned.get("custom_amount"), currency)
-            except forms.ValidationError as error:
-                self.add_error("custom_amount", error)
+            if cleaned.get("custom_amount") is not None:
+                cleaned["amount"] = cleaned["custom_amount"]
+            elif "custom_amount" not in self.errors:
+                self.add_error("custom_amount", self.fields["custom_amount"].required_message())
         else:
-            cleaned["amount"] = Decimal(choice)
+            # What is left in "Other amount" does not count when a suggested amount is chosen.
+            self.errors.pop("custom_amount", None)
+            cleaned["amount"] = Money(Decimal(choice), self.organization.currency)
         if cleaned.get("method") == Purchase.Method.BANK_TRANSFER:
             cleaned["auto_recharge"] = False
         return cleaned
@@ -174,16 +140,9 @@ class PurchaseFilterForm(forms.Form):
     )
 
 
-def _money_field(label, help_text="", required=False):
-    return forms.DecimalField(
-        label=label,
-        help_text=help_text,
-        required=required,
-        min_value=Decimal(0),
-        max_digits=15,
-        decimal_places=4,
-        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
-    )
+def _money_field(label, help_text=""):
+    """An optional amount where 0 (or nothing) means "none"; the form sets the currency."""
+    return AmountField(label=label, help_text=help_text, required=False, allow_zero=True)
 
 
 class AutoRechargeForm(forms.Form):
@@ -205,13 +164,8 @@ class AutoRechargeForm(forms.Form):
         self.organization = organization
         currency = organization.currency
         for name in ("threshold", "amount", "monthly_max"):
+            self.fields[name].currency = currency
             self.fields[name].label = f"{self.fields[name].label} ({currency})"
-
-    def clean_amount(self):
-        amount = self.cleaned_data.get("amount")
-        if amount:
-            parse_amount(amount, self.organization.currency)
-        return amount
 
 
 class PaymentMethodForm(OneTimeKeyMixin):
@@ -260,5 +214,6 @@ class CreditSettingsForm(forms.Form):
         self.fields["purchasers"].queryset = Member.objects.for_org(organization).filter(
             role=Role.FINANCE, status=Member.Status.ACTIVE
         )
-        label = self.fields["low_balance_warning"].label
-        self.fields["low_balance_warning"].label = f"{label} ({organization.currency})"
+        warning = self.fields["low_balance_warning"]
+        warning.currency = organization.currency
+        warning.label = f"{warning.label} ({organization.currency})"

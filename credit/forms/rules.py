@@ -1,48 +1,24 @@
 """Forms of the credit rules page: a new rule, and pausing or resuming one.
 
-Amounts are parsed with the ledger's `amount_of` (positive, at most 4 decimal places, in the
-organization's currency); lists and members are chosen among the organization's own, so an id
-of another organization is "not found". Which fields a kind of rule needs is checked here for
-a friendly form and again by the service, which has the last word.
+Amounts are read by the shared `AmountField` (skypemgr.amounts: the page's language, the
+organization's currency and its decimals); lists and members are chosen among the
+organization's own, so an id of another organization is "not found". Which fields a kind of
+rule needs is checked here for a friendly form and again by the service, which has the last
+word.
 """
 
 import uuid
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from credit.models import CreditRule
-from credit.services.ledger import amount_of
 from credit.services.rules import Start, Target
 from members.models import MemberList
 from organizations.models import Member, Organization
-from skypemgr.errors import ApplicationError
+from skypemgr.amounts import AmountField
 
 NOT_FOUND = _("This choice was not found. Reload the page and choose again.")
-
-
-class AmountField(forms.CharField):
-    """A money amount typed by a person ("12.5", "12,50"), returned as Money."""
-
-    def __init__(self, *, currency: str = "EUR", **kwargs):
-        self.currency = currency
-        kwargs.setdefault("max_length", 24)
-        super().__init__(**kwargs)
-
-    def widget_attrs(self, widget):
-        attrs = super().widget_attrs(widget)
-        attrs.update(inputmode="decimal", autocomplete="off")
-        return attrs
-
-    def clean(self, value):
-        value = super().clean(value)
-        if value in self.empty_values:
-            return None
-        try:
-            return amount_of(value, self.currency)
-        except ApplicationError as error:
-            raise ValidationError(error.message, code=error.code) from None
 
 
 class CreditRuleForm(forms.Form):
@@ -82,7 +58,6 @@ class CreditRuleForm(forms.Form):
             "Automatic recharge: what each recharge adds. Add each month: what each member "
             "receives on the 1st. Top up: the balance each member is brought up to."
         ),
-        error_messages={"required": _("Enter an amount, such as 25 or 12.50.")},
     )
     threshold = AmountField(
         label=_("When the balance falls below"),
@@ -113,7 +88,6 @@ class CreditRuleForm(forms.Form):
         for name in ("amount", "threshold", "monthly_max"):
             field = self.fields[name]
             field.currency = organization.currency
-            field.widget.attrs["placeholder"] = "0.00"
             field.label = f"{field.label} ({organization.currency})"
         if not self.is_bound:
             self.initial["idempotency_key"] = uuid.uuid4().hex

@@ -158,10 +158,12 @@ def credit_take_back(
     members: Sequence[Member],
     amount=None,
     idempotency_key: str,
+    memo: str = "",
     ip_address: str | None = None,
 ) -> list[Transfer]:
     """Return credit from members to the company balance: `amount` from each, or all they
-    hold when `amount` is None. Refused, with nothing moved, when a member holds less.
+    hold when `amount` is None, with `memo` on each transfer. Refused, with nothing moved,
+    when a member holds less.
 
     Locks the company balance and the wallets (in id order) before reading them. A replay of
     the same key (a double-submitted form) returns what the first post took, whatever the
@@ -199,6 +201,7 @@ def credit_take_back(
                         amount=done[key].amount,
                         kind=Transfer.Kind.TAKE_BACK,
                         idempotency_key=key,
+                        memo=done[key].memo,
                     )
                 )
                 continue
@@ -218,6 +221,7 @@ def credit_take_back(
                     amount=take,
                     kind=Transfer.Kind.TAKE_BACK,
                     idempotency_key=key,
+                    memo=memo,
                 )
             )
         if not movements:

@@ -207,6 +207,7 @@ def take_back(request):
             members=[line.member for line in plan.lines],
             amount=amount,
             idempotency_key=f"{TAKE_BACK_KEY}:{form.key}",
+            memo=form.cleaned_data.get("memo", ""),
             ip_address=client_ip(request),
         )
     except ApplicationError as error:
@@ -278,15 +279,9 @@ def _member_action(request, member: Member, action: str, form) -> str | None:
         return _("%(amount)s given to %(name)s.") % {"amount": data["amount"], "name": member}
     [transfer] = credit_take_back(
         organization=organization, actor=actor, members=[member], amount=form.amount_or_all,
-        idempotency_key=f"{prefix}:{form.key}", ip_address=ip,
+        idempotency_key=f"{prefix}:{form.key}", memo=data.get("memo", ""), ip_address=ip,
     )  # fmt: skip
     return _("%(amount)s taken back from %(name)s.") % {"amount": transfer.amount, "name": member}
-
-
-def _plain(amount) -> str:
-    """12.5000 -> "12.5", 50.0000 -> "50": the amount as a person would type it."""
-    text = format(amount, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 @require_http_methods(["GET", "POST"])
@@ -314,7 +309,7 @@ def member_credit(request, member_id: int):
             return redirect("credit:member-credit", org_slug=request.org.slug, member_id=member.pk)
     credit = member_credit_of(organization=request.org, member=member)
     if credit.monthly_spending_cap is not None and not forms[CAP].is_bound:
-        forms[CAP].initial = {"cap": _plain(credit.monthly_spending_cap.amount)}
+        forms[CAP].initial = {"cap": credit.monthly_spending_cap}
     return render(
         request,
         "credit/member_credit.html",

@@ -24,7 +24,6 @@ from credit.forms.purchases import (
     PaymentMethodForm,
     PurchaseFilterForm,
     new_form_key,
-    plain,
 )
 from credit.models import Purchase
 from credit.selectors.ledger import organization_balances
@@ -279,9 +278,9 @@ def auto_recharge(request):
     row = credit_settings(organization)
     initial = {
         "enabled": row.auto_recharge_enabled,
-        "threshold": plain(row.auto_recharge_threshold.amount),
-        "amount": plain(row.auto_recharge_amount.amount),
-        "monthly_max": plain(row.auto_recharge_monthly_max.amount),
+        "threshold": row.auto_recharge_threshold,
+        "amount": row.auto_recharge_amount,
+        "monthly_max": row.auto_recharge_monthly_max,
     }
     can_edit = _is_owner(request)
     form, saved = _owners_form(
@@ -359,7 +358,7 @@ def credit_settings_view(request):
         "billing_address": row.billing_address,
         "vat_number": row.vat_number,
         "purchasers": list(row.purchasers.all()),
-        "low_balance_warning": plain(row.low_balance_warning.amount),
+        "low_balance_warning": row.low_balance_warning,
     }
     form, saved = _owners_form(
         request,

@@ -109,7 +109,7 @@ def test_allocate_to_the_selected_members_preview_then_confirm(org, owner, admin
     data = {
         "target": "selected",
         "members": [team[0].pk, team[1].pk],
-        "amount": "12,5",
+        "amount": "12.5",
         "memo": "March travel",
         "idempotency_key": key(),
     }
@@ -260,14 +260,14 @@ def test_who_is_included_changing_after_the_preview_asks_again(org, owner, team,
     [
         ("0", "Enter an amount greater than zero."),
         ("-5", "Enter an amount greater than zero."),
-        ("1.00001", "Use at most 4 decimal places."),
+        ("1.001", "Use at most 2 decimal places, like 1,500.50."),
         ("99999999999999", "This amount is too large."),
-        ("1e400", "This amount is too large."),
-        ("abc", "Enter an amount, such as 25 or 12.50."),
-        ("NaN", "Enter an amount, such as 25 or 12.50."),
+        ("1e400", "Write the amount like 1,500.50."),
+        ("abc", "Write the amount like 1,500.50."),
+        ("NaN", "Write the amount like 1,500.50."),
         ("10 USD", "Amounts are in EUR here"),
         ("$10", "Amounts are in EUR here"),
-        ("", "Enter an amount, such as 25 or 12.50."),
+        ("", "Enter an amount, such as 1,500.50."),
     ],
 )
 @pytest.mark.parametrize("step", ["preview", "confirm"])
@@ -291,7 +291,7 @@ def test_bad_amounts_are_clear_errors_and_move_nothing(
     assert snapshot(org) == before
 
 
-@pytest.mark.parametrize("amount", ["10 EUR", "€10", "10,00 €", "1 0"])
+@pytest.mark.parametrize("amount", ["10 EUR", "€10", "10.00 €", "eur 10"])
 def test_amounts_written_in_the_organizations_currency_are_understood(
     org, owner, team, login, amount
 ):

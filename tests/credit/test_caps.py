@@ -79,7 +79,8 @@ def test_the_cap_from_the_members_credit_page(org, admin, employee, login):
     assert response.status_code == 302
     assert cap_of(org, employee) == eur(40)
     page = client.get(page_url(employee))
-    assert page.context["cap_form"].initial == {"cap": "40"}
+    assert page.context["cap_form"].initial == {"cap": eur(40)}
+    assert 'value="40"' in page.content.decode()
     assert "Spends at most €40.00 a month." in page.content.decode()
     detail = client.get(f"/o/{org.slug}/members/{employee.pk}/").content.decode()
     assert "€40.00" in detail

@@ -46,7 +46,10 @@ def form(**fields) -> dict:
     [
         ({}, ("auto_recharge", "10.0000", "5.0000", "50.0000")),
         ({"kind": "monthly_add", "amount": "12.5"}, ("monthly_add", "12.5000", None, None)),
-        ({"kind": "monthly_top_up", "amount": "20,25"}, ("monthly_top_up", "20.2500", None, None)),
+        (
+            {"kind": "monthly_top_up", "amount": "2,025"},
+            ("monthly_top_up", "2025.0000", None, None),
+        ),
     ],
 )
 def test_admins_add_each_kind_of_rule(org, admin, login, fields, expected):
@@ -86,8 +89,8 @@ def test_a_double_submit_adds_one_rule(org, admin, login):
     [
         ({"amount": "0"}, "amount", "greater than zero"),
         ({"amount": "-5"}, "amount", "greater than zero"),
-        ({"amount": "1.23456"}, "amount", "4 decimal places"),
-        ({"amount": "ten"}, "amount", "Enter an amount"),
+        ({"amount": "1.234"}, "amount", "at most 2 decimal places"),
+        ({"amount": "ten"}, "amount", "Write the amount like 1,500.50."),
         ({"amount": ""}, "amount", "Enter an amount"),
         ({"threshold": ""}, "threshold", "below which balance"),
         ({"monthly_max": ""}, "monthly_max", "each month at most"),
