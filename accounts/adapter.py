@@ -1,5 +1,5 @@
 """allauth hooks: messages go through the outbox (a Celery task, after commit); phone numbers
-live on the user."""
+live on the user; people are named by their name, not by a generated username."""
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.contrib.auth import get_user_model
@@ -75,3 +75,8 @@ class AccountAdapter(DefaultAccountAdapter):
     def save_user(self, request, user, form, commit=True):
         user.language = (translation.get_language() or "")[:2]
         return super().save_user(request, user, form, commit=commit)
+
+
+def user_display(user) -> str:
+    """How allauth names a person ("Signed in as …"): ACCOUNT_USER_DISPLAY points here."""
+    return user.display_name

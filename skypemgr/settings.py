@@ -138,6 +138,8 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "organizations:choose"
 
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+# Their name, else email or mobile number: most usernames are generated, nobody knows theirs.
+ACCOUNT_USER_DISPLAY = "accounts.adapter.user_display"
 ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm", "login": "accounts.forms.LoginForm"}
 ACCOUNT_LOGIN_METHODS = {"email", "username", "phone"}
 # Email and phone are both optional here because our signup form asks for exactly one of them.

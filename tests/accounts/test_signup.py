@@ -211,3 +211,32 @@ def test_emails_and_sms_speak_the_signup_language(
             HTTP_ACCEPT_LANGUAGE="fr",
         )
     assert sms_outbox[0].body.startswith("Votre code de vérification SkypeMgr est ")
+
+
+def signed_in_message(response) -> str:
+    return " ".join(str(message) for message in response.context["messages"])
+
+
+@pytest.mark.django_db
+def test_the_signed_in_message_names_the_person_not_the_generated_username(client):
+    UserFactory(username="user-4f9a2c", first_name="Ana", last_name="Lopez")
+    response = client.post(
+        "/accounts/login/", {"login": "user-4f9a2c", "password": PASSWORD}, follow=True
+    )
+    assert signed_in_message(response) == "Successfully signed in as Ana Lopez."
+
+
+@pytest.mark.django_db
+def test_without_a_name_the_signed_in_message_shows_the_phone_number(client):
+    UserFactory(
+        username="user-77d0e1",
+        first_name="",
+        last_name="",
+        email="",
+        phone="+41791234567",
+        phone_verified=True,
+    )
+    response = client.post(
+        "/accounts/login/", {"login": "+41791234567", "password": PASSWORD}, follow=True
+    )
+    assert signed_in_message(response) == "Successfully signed in as +41791234567."
