@@ -136,8 +136,7 @@ def test_django_warnings_are_printed_once():
         printers += [
             handler
             for handler in logger.handlers
-            if isinstance(handler, logging.StreamHandler)
-            and type(handler).__module__ == "logging"
+            if isinstance(handler, logging.StreamHandler) and type(handler).__module__ == "logging"
         ]
         logger = logger.parent if logger.propagate else None
     assert len(printers) == 1
