@@ -161,11 +161,18 @@ ACCOUNT_RATE_LIMITS = {
     # allauth's defaults, stated here so that they are visible and tuned in one place.
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/5m/key",
+    # Ours (accounts.adapter): failures per account, whether typed as email, username or phone.
+    "login_failed_account": "5/5m/key",
     "signup": "20/m/ip",
     "confirm_email": "1/3m/key",
     "reset_password": "20/m/ip,5/m/key",
     "verify_phone": "1/30s/key,3/m/ip",
 }
+# Behind a reverse proxy every request comes from the proxy's address: the per-address limits
+# above, and the addresses in the audit log, then read the client's address from what the
+# proxies forward. Set exactly one of these, only when the app cannot be reached around them.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env("TRUSTED_CLIENT_IP_HEADER", default="") or None
 # Email verification is optional at signup so that phone-only accounts exist; creating an
 # organization checks for a verified address instead (see organizations.services).
 SILENCED_SYSTEM_CHECKS = ["account.W001"]
