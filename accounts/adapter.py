@@ -58,6 +58,25 @@ class AccountAdapter(DefaultAccountAdapter):
         body = render_to_string(template, context, self.request).strip()
         message_queue_sms(to=phone, body=body, language=translation.get_language() or "")
 
+    # --- Sign-up with an address that has an account --------------------------------------------
+
+    def get_login_stages(self) -> list[str]:
+        stock = "allauth.account.stages.EmailVerificationStage"
+        return [
+            "accounts.stages.SignupEmailVerificationStage" if path == stock else path
+            for path in super().get_login_stages()
+        ]
+
+    @staticmethod
+    def _owners_language(user) -> str:
+        return (user.language if user is not None else "") or translation.get_language() or ""
+
+    def send_account_already_exists_mail(self, email: str) -> None:
+        """Told in the account owner's language, not the language of whoever typed it."""
+        owner = next(iter(filter_users_by_email(email)), None)
+        with translation.override(self._owners_language(owner)):
+            super().send_account_already_exists_mail(email)
+
     def send_verification_code_sms(self, user, phone: str, code: str, **kwargs) -> None:
         self._queue_sms("account/sms/verification_code.txt", phone, {"code": code})
 
@@ -65,7 +84,8 @@ class AccountAdapter(DefaultAccountAdapter):
         self._queue_sms("account/sms/unknown_account.txt", phone, {})
 
     def send_account_already_exists_sms(self, phone: str) -> None:
-        self._queue_sms("account/sms/account_already_exists.txt", phone, {})
+        with translation.override(self._owners_language(self.get_user_by_phone(phone))):
+            self._queue_sms("account/sms/account_already_exists.txt", phone, {})
 
     def phone_form_field(self, **kwargs):
         return E164PhoneField(**kwargs)
