@@ -1,6 +1,7 @@
-"""The project's own app config: its system checks."""
+"""The project's own app configs: its system checks, and Django admin behind allauth."""
 
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
 
 
 class SkypeMgrConfig(AppConfig):
@@ -11,3 +12,9 @@ class SkypeMgrConfig(AppConfig):
 
     def ready(self) -> None:
         from skypemgr import checks  # noqa: F401 (registers the checks)
+
+
+class PlatformAdminConfig(AdminConfig):
+    """Django admin for platform staff: signed in through allauth, with two-factor."""
+
+    default_site = "accounts.admin_site.PlatformAdminSite"
