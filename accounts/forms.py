@@ -2,6 +2,7 @@
 
 from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
+from allauth.account.utils import filter_users_by_email
 from allauth.core import context as allauth_context
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -44,12 +45,24 @@ class SignupForm(AllauthSignupForm):
             value = request.GET.get("via") if request is not None else None
         return value if value in ("email", "phone") else "email"
 
+    def validate_unique_email(self, value: str) -> str:
+        """An address that already has an account passes like a new one: the page answers the
+        same, and its owner is emailed instead (allauth's enumeration prevention; see
+        accounts.stages for why both wait for the inbox)."""
+        if filter_users_by_email(value):
+            self.account_already_exists = True
+            return value
+        return super().validate_unique_email(value)
+
     def clean(self):
         via = self.via_value
         ignored = "phone" if via == "email" else "email"
-        # The field not chosen is blanked before allauth's checks look at it.
+        # The field not chosen is blanked before allauth's checks look at it, and forgotten:
+        # an address left in the hidden tab says nothing about this sign-up.
         self.cleaned_data[ignored] = ""
         self.errors.pop(ignored, None)
+        if ignored == "email":
+            self.account_already_exists = False
         if via == "email" and not self.cleaned_data.get("email") and "email" not in self.errors:
             self.add_error("email", _("Enter your email address."))
         if via == "phone" and not self.cleaned_data.get("phone") and "phone" not in self.errors:

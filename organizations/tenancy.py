@@ -7,7 +7,9 @@ every view in `tenant_view`, which, before the view runs:
 2. finds the organization and the visitor's *active* membership, and answers 404 when either
    is missing, so that outsiders cannot tell a real organization from a missing one;
 3. checks the membership's role against the view's entry in `ROLE_MATRIX` (403 for members
-   whose role is too low: they know the organization exists; 405 for a method nobody may use);
+   whose role is too low: they know the organization exists; 405 for a method nobody may use).
+   The 403 is answered, not raised: it is a refusal, not an error, so Django logs it as one
+   line ("Forbidden: /o/…") without a traceback;
 4. sets `request.org` and `request.member` and runs the view, and renders its response,
    inside the organization's scope.
 
@@ -22,6 +24,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed
 from django.urls import URLPattern, URLResolver, include, path
+from django.views.defaults import permission_denied
 
 from organizations.models import Member, Organization
 from organizations.roles import ROLE_MATRIX, Access
@@ -54,7 +57,7 @@ def tenant_view(view, *, url_name: str, access: Access):
         if access.required_for(request.method) is None:
             return HttpResponseNotAllowed(access.allowed_methods())
         if not access.allows(member.role, request.method):
-            raise PermissionDenied
+            return permission_denied(request, PermissionDenied())
         request.org = organization
         request.member = member
         with tenant_scope(organization):

@@ -4,8 +4,10 @@ Views under /o/<slug>/ receive `request.org` and `request.member` from organizat
 they validate with a form, call one service or selector, and render or redirect.
 """
 
+from allauth.account.adapter import get_adapter as get_account_adapter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -21,7 +23,12 @@ from skypemgr.forms import form_error
 
 
 def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    """The visitor's address for the audit log, by the rule the sign-in rate limits use
+    (TRUSTED_PROXY_COUNT / TRUSTED_CLIENT_IP_HEADER): one address per person, proxy or not."""
+    try:
+        return get_account_adapter(request).get_client_ip(request)
+    except PermissionDenied:
+        return None
 
 
 def landing(request):

@@ -33,7 +33,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 # --- Applications -------------------------------------------------------------------------------
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django admin, entered through allauth's sign-in and two-factor (accounts.admin_site).
+    "skypemgr.apps.PlatformAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "django_countries",
     "djmoney",
     # Ours, from the ground floor up: each imports only those listed before it.
+    "skypemgr.apps.SkypeMgrConfig",
     "accounts",
     "outbox",
     "organizations",
@@ -61,6 +63,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "skypemgr.middleware.PrivacyHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -138,6 +141,8 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "organizations:choose"
 
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+# Their name, else email or mobile number: most usernames are generated, nobody knows theirs.
+ACCOUNT_USER_DISPLAY = "accounts.adapter.user_display"
 ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm", "login": "accounts.forms.LoginForm"}
 ACCOUNT_LOGIN_METHODS = {"email", "username", "phone"}
 # Email and phone are both optional here because our signup form asks for exactly one of them.
@@ -157,11 +162,18 @@ ACCOUNT_RATE_LIMITS = {
     # allauth's defaults, stated here so that they are visible and tuned in one place.
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/5m/key",
+    # Ours (accounts.adapter): failures per account, whether typed as email, username or phone.
+    "login_failed_account": "5/5m/key",
     "signup": "20/m/ip",
     "confirm_email": "1/3m/key",
     "reset_password": "20/m/ip,5/m/key",
     "verify_phone": "1/30s/key,3/m/ip",
 }
+# Behind a reverse proxy every request comes from the proxy's address: the per-address limits
+# above, and the addresses in the audit log, then read the client's address from what the
+# proxies forward. Set exactly one of these, only when the app cannot be reached around them.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env("TRUSTED_CLIENT_IP_HEADER", default="") or None
 # Email verification is optional at signup so that phone-only accounts exist; creating an
 # organization checks for a verified address instead (see organizations.services).
 SILENCED_SYSTEM_CHECKS = ["account.W001"]
@@ -345,6 +357,22 @@ CSRF_COOKIE_SECURE = SECURE_COOKIES
 LANGUAGE_COOKIE_SECURE = SECURE_COOKIES
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
+# Browser features the product does not use are denied to every page. The microphone stays
+# allowed for our own pages only: the coming browser phone needs it.
+PERMISSIONS_POLICY = {
+    "accelerometer": [],
+    "camera": [],
+    "display-capture": [],
+    "geolocation": [],
+    "gyroscope": [],
+    "hid": [],
+    "magnetometer": [],
+    "microphone": ["self"],
+    "midi": [],
+    "payment": [],
+    "serial": [],
+    "usb": [],
+}
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
@@ -368,5 +396,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's own defaults give the "django" logger a console handler of its own in DEBUG;
+        # with the root handler above every warning (and its traceback) printed twice.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }

@@ -1,5 +1,6 @@
 """URL map. Organization pages are mounted by organizations.tenancy.app_urls, which puts every
-one of them behind the tenancy and role check."""
+one of them behind the tenancy and role check; Django admin's site (accounts.admin_site) lets
+in only staff signed in through allauth with two-factor."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -7,8 +8,6 @@ from django.urls import include, path
 
 from organizations.tenancy import app_urls
 from skypemgr.health import healthz
-
-admin.site.site_header = "SkypeMgr platform administration"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

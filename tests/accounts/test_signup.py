@@ -9,6 +9,7 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY, format_hotp_value, hotp_value
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.test import Client
 
 from outbox.models import OutboundMessage
 from tests.factories import PASSWORD, UserFactory
@@ -29,7 +30,9 @@ def test_signup_by_email_then_verify_then_create_an_organization(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = signup(client, email="Ana.Lopez@Example.com", name="Ana Lopez")
-    assert response.status_code == 302
+    # Not signed in until the address is verified: "check your inbox".
+    assert (response.status_code, response["Location"]) == (302, "/accounts/confirm-email/")
+    assert "_auth_user_id" not in client.session
     user = User.objects.get()
     assert (user.email, user.first_name, user.last_name) == (
         "ana.lopez@example.com",
@@ -37,8 +40,6 @@ def test_signup_by_email_then_verify_then_create_an_organization(
         "Lopez",
     )
     assert not user.has_verified_contact()
-    # Signed in, but not yet allowed to create an organization.
-    assert 'name="name"' not in client.get("/orgs/new/").content.decode()
 
     message = OutboundMessage.objects.get()
     assert (message.channel, message.to, message.status) == ("email", user.email, "sent")
@@ -52,6 +53,8 @@ def test_signup_by_email_then_verify_then_create_an_organization(
     assert confirm_page.status_code == 200
     client.post(link)
     assert EmailAddress.objects.get(user=user).verified
+    # Confirmed in the browser that signed up: signed in.
+    assert client.session["_auth_user_id"] == str(user.pk)
 
     created = client.post(
         "/orgs/new/",
@@ -211,3 +214,114 @@ def test_emails_and_sms_speak_the_signup_language(
             HTTP_ACCEPT_LANGUAGE="fr",
         )
     assert sms_outbox[0].body.startswith("Votre code de vérification SkypeMgr est ")
+
+
+def signed_in_message(response) -> str:
+    return " ".join(str(message) for message in response.context["messages"])
+
+
+@pytest.mark.django_db
+def test_the_signed_in_message_names_the_person_not_the_generated_username(client):
+    UserFactory(username="user-4f9a2c", first_name="Ana", last_name="Lopez")
+    response = client.post(
+        "/accounts/login/", {"login": "user-4f9a2c", "password": PASSWORD}, follow=True
+    )
+    assert signed_in_message(response) == "Successfully signed in as Ana Lopez."
+
+
+@pytest.mark.django_db
+def test_without_a_name_the_signed_in_message_shows_the_phone_number(client):
+    UserFactory(
+        username="user-77d0e1",
+        first_name="",
+        last_name="",
+        email="",
+        phone="+41791234567",
+        phone_verified=True,
+    )
+    response = client.post(
+        "/accounts/login/", {"login": "+41791234567", "password": PASSWORD}, follow=True
+    )
+    assert signed_in_message(response) == "Successfully signed in as +41791234567."
+
+
+def signup_answer(email: str, django_capture_on_commit_callbacks) -> tuple:
+    """What a visitor sees after signing up with `email`, the address itself left out."""
+    browser = Client()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signup(browser, email=email, name="Ana Lopez")
+    page = browser.get(response["Location"])
+    return (
+        response.status_code,
+        response["Location"],
+        page.status_code,
+        [template.name for template in page.templates],
+        [str(message).replace(email, "…") for message in page.context["messages"]],
+        "_auth_user_id" in browser.session,
+    )
+
+
+@pytest.mark.django_db
+def test_signup_answers_the_same_for_a_new_and_a_registered_address(
+    django_capture_on_commit_callbacks,
+):
+    UserFactory(username="lea", email="lea@example.fr", language="fr")
+
+    new = signup_answer("newcomer@example.com", django_capture_on_commit_callbacks)
+    registered = signup_answer("lea@example.fr", django_capture_on_commit_callbacks)
+
+    assert new == registered
+    assert new[:3] == (302, "/accounts/confirm-email/", 200)
+    assert new[-1] is False, "nobody is signed in before the address is verified"
+    assert sorted(User.objects.values_list("email", flat=True)) == [
+        "lea@example.fr",
+        "newcomer@example.com",
+    ]
+    assert [message.to for message in mail.outbox] == [["newcomer@example.com"], ["lea@example.fr"]]
+
+
+@pytest.mark.django_db
+def test_the_owner_of_a_registered_address_is_told_in_their_language(
+    django_capture_on_commit_callbacks,
+):
+    UserFactory(username="lea", email="lea@example.fr", language="fr")
+    signup_answer("LEA@example.fr", django_capture_on_commit_callbacks)
+
+    [email] = mail.outbox
+    assert email.to == ["lea@example.fr"]
+    assert email.subject == "[SkypeMgr] Vous avez déjà un compte"
+    assert "Quelqu'un, probablement vous, a essayé de créer un compte SkypeMgr" in email.body
+    assert "/accounts/password/reset/" in email.body
+    message = OutboundMessage.objects.get()
+    assert (message.channel, message.language, message.status) == ("email", "fr", "sent")
+
+
+@pytest.mark.django_db
+def test_signup_by_a_registered_number_answers_like_a_new_one_and_texts_the_owner(
+    sms_outbox, django_capture_on_commit_callbacks
+):
+    UserFactory(username="lea", phone="+33611111111", phone_verified=True, language="fr")
+    answers = []
+    for phone in ("+33622222222", "+33611111111"):
+        browser = Client()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = signup(browser, via="phone", phone=phone)
+        answers.append((response.status_code, response["Location"]))
+    assert answers == [(302, "/accounts/phone/verify/")] * 2
+    assert User.objects.count() == 2
+    new, registered = sms_outbox
+    assert new.to == "+33622222222"
+    assert registered.to == "+33611111111"
+    assert registered.body.startswith("SkypeMgr : quelqu'un a essayé de créer un compte")
+
+
+@pytest.mark.django_db
+def test_a_registered_email_left_in_the_hidden_tab_does_not_spoil_a_phone_signup(
+    sms_outbox, django_capture_on_commit_callbacks
+):
+    UserFactory(username="lea", email="lea@example.fr")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signup(Client(), via="phone", phone="+33633333333", email="lea@example.fr")
+    assert response["Location"] == "/accounts/phone/verify/"
+    assert User.objects.filter(phone="+33633333333").exists()
+    assert "verification code" in sms_outbox[0].body

@@ -11,17 +11,14 @@ from credit.services.purchases import purchase_create
 from credit.services.stripe_gateway import method_choices
 from organizations.models import AuditEvent
 from outbox.models import OutboundMessage
-from tests.factories import PurchaseFactory, UserFactory
+from tests.factories import PurchaseFactory
 
 CHANGELIST = "/admin/credit/purchase/"
 
 
 @pytest.fixture
-def staff(db) -> Client:
-    user = UserFactory(is_staff=True, is_superuser=True)
-    client = Client()
-    client.force_login(user)
-    return client
+def staff(platform_staff) -> Client:
+    return platform_staff
 
 
 def confirm(staff, *purchases):

@@ -24,9 +24,11 @@ def test_sign_up_verify_create_organization_switch_to_french(
     page.get_by_label(re.compile(r"Password \(again\)")).fill(PASSWORD)
     page.get_by_role("button", name="Create my account").click()
 
-    # Signed in, but the organization form waits for the verified address.
-    page.goto(f"{base}/orgs/new/")
+    # Nobody is signed in before the address is verified (a registered address would get the
+    # same page): check the inbox.
+    expect(page).to_have_url(f"{base}/accounts/confirm-email/")
     expect(page.get_by_text(re.compile("Verify your email address", re.I)).first).to_be_visible()
+    page.goto(f"{base}/orgs/new/")
     expect(page.get_by_label("Company name")).to_have_count(0)
 
     page.goto(f"{base}/dev/outbox/")

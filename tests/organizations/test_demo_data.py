@@ -2,7 +2,9 @@
 
 from io import StringIO
 
-from django.core.management import call_command
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command, execute_from_command_line
 from djmoney.money import Money
 
 from credit.models import Account, CreditRule, Purchase
@@ -16,7 +18,12 @@ def load() -> str:
     return out.getvalue()
 
 
-def test_the_demo_company_has_people_and_credit_once(db):
+@pytest.fixture
+def development(settings):
+    settings.DEBUG = True
+
+
+def test_the_demo_company_has_people_and_credit_once(db, development):
     assert "Demo organization created" in load()
     assert "already loaded" in load()
 
@@ -37,3 +44,15 @@ def test_the_demo_company_has_people_and_credit_once(db):
     assert all(balances[(Account.Kind.MEMBER, m.pk)] == Money(40, "EUR") for m in employees)
     assert CreditRule.objects.for_org(organization).get().kind == CreditRule.Kind.MONTHLY_TOP_UP
     assert ledger_problems() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_debug_the_command_refuses_and_creates_nothing(settings, capsys):
+    # Run as manage.py runs it (which closes the connection when it ends): outside a transaction.
+    settings.DEBUG = False
+    with pytest.raises(SystemExit) as exit:
+        execute_from_command_line(["manage.py", "demo_data"])
+    assert exit.value.code != 0
+    assert "runs only with DEBUG=true" in capsys.readouterr().err
+    assert not get_user_model().objects.exists()
+    assert not Organization.objects.exists()

@@ -1,5 +1,7 @@
 """Every organization URL, swept with outsiders, anonymous visitors and every role."""
 
+import logging
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import path
@@ -114,6 +116,30 @@ def test_role_matrix(url_name, role, method, org, owner, login):
 def test_roles_as_the_design_states_them(role, url_name, status, org, login):
     member = MemberFactory(organization=org, role=role)
     assert login(member).get(tenant_url(url_name, org, objects_of=org)).status_code == status
+
+
+def test_a_role_too_low_is_logged_as_one_line_without_a_traceback(org, employee, login, caplog):
+    caplog.set_level(logging.INFO)
+    response = login(employee).get(f"/o/{org.slug}/settings/")
+    assert response.status_code == 403
+    assert "Your role does not allow it" in response.content.decode()
+    logged = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert [record.getMessage() for record in logged] == [f"Forbidden: /o/{org.slug}/settings/"]
+    assert logged[0].exc_info is None
+
+
+def test_django_warnings_are_printed_once():
+    """Django's default logging gives its logger a console handler of its own (in DEBUG):
+    with ours on the root, every warning and its traceback came out twice."""
+    printers, logger = [], logging.getLogger("django.request")
+    while logger is not None:
+        printers += [
+            handler
+            for handler in logger.handlers
+            if isinstance(handler, logging.StreamHandler) and type(handler).__module__ == "logging"
+        ]
+        logger = logger.parent if logger.propagate else None
+    assert len(printers) == 1
 
 
 def test_employees_land_on_their_own_page(org, employee, login):

@@ -1,8 +1,13 @@
-"""Load the demo company once: `make run` calls this on every start; it adds nothing twice."""
+"""Load the demo company once: `make run` calls this on every start; it adds nothing twice.
+
+Development only: its people sign in with a published password, so it refuses to run without
+DEBUG.
+"""
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from organizations.extensions import DEMO_LOADERS
@@ -23,6 +28,11 @@ class Command(BaseCommand):
     help = "Create the demo organization and its people, unless they exist."
 
     def handle(self, *args, **options):
+        if not settings.DEBUG:
+            raise CommandError(
+                "demo_data creates people whose password is published in the README, so it runs "
+                "only with DEBUG=true (development). Nothing was created."
+            )
         User = get_user_model()
         if User.objects.filter(email=DEMO_PEOPLE[0][0]).exists():
             self.stdout.write("Demo data already loaded.")
