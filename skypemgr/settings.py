@@ -305,6 +305,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "outbox.redispatch_stuck",
         "schedule": 300.0,
     },
+    # Invitations whose sending task never reached a worker (the broker was down).
+    "members-send-stuck-invitations": {
+        "task": "members.send_stuck_invitations",
+        "schedule": 300.0,
+    },
     "members-expire-invitations": {
         "task": "members.expire_invitations",
         "schedule": crontab(hour=3, minute=15),
