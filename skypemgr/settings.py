@@ -277,6 +277,9 @@ PURCHASE_LIMITS = {
 }
 
 # Where customers send bank transfers (shown with each bank-transfer purchase's reference).
+# Who hears of payments our rules could not credit (a wrong amount, paid after a cancel...):
+# these addresses, or when empty, every active staff user with an email address.
+STAFF_ALERT_EMAILS = env.list("STAFF_ALERT_EMAILS", default=[])
 BANK_TRANSFER_DETAILS = {
     "holder": env("BANK_TRANSFER_HOLDER", default="SkypeMgr demo (not a real account)"),
     "iban": env("BANK_TRANSFER_IBAN", default="FR76 0000 0000 0000 0000 0000 000"),

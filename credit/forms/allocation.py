@@ -78,7 +78,9 @@ class AmountField(forms.CharField):
         if text in self.empty_values:
             return None
         try:
-            return amount_of(self._number_text(text), self.currency)
+            # The comma as a decimal point, as these forms always read it: the ledger takes
+            # machine numbers only.
+            return amount_of(self._number_text(text).replace(",", "."), self.currency)
         except ApplicationError as error:
             raise ValidationError(error.message, code=error.code) from error
 

@@ -40,7 +40,9 @@ class AmountField(forms.CharField):
         if value in self.empty_values:
             return None
         try:
-            return amount_of(value, self.currency)
+            # The comma as a decimal point, as these forms always read it: the ledger takes
+            # machine numbers only.
+            return amount_of(value.strip().replace(",", "."), self.currency)
         except ApplicationError as error:
             raise ValidationError(error.message, code=error.code) from None
 
