@@ -10,15 +10,29 @@ class CreditConfig(AppConfig):
 
     def ready(self):
         from credit.demo import demo_credit_load
-        from credit.services import caps, receipts, rules, stripe_gateway
-        from organizations.extensions import register_demo_loader
+        from credit.services import caps, corrections, receipts, rules, stripe_gateway
+        from credit.services.accounts import system_accounts_create
+        from credit.services.settings import credit_amounts_move_to, credit_settings_create
+        from organizations.extensions import (
+            register_currency_changed,
+            register_demo_loader,
+            register_organization_created,
+        )
         from organizations.models import register_audit_verbs
         from outbox.attachments import attachment_register
 
-        for verbs in (caps.AUDIT_VERBS, rules.AUDIT_VERBS, stripe_gateway.AUDIT_VERBS):
+        for verbs in (
+            caps.AUDIT_VERBS,
+            rules.AUDIT_VERBS,
+            stripe_gateway.AUDIT_VERBS,
+            corrections.AUDIT_VERBS,
+        ):
             register_audit_verbs(verbs)
         attachment_register("credit.receipt", receipts.receipt_attachment)
         register_demo_loader("credit", demo_credit_load)
+        register_organization_created("credit-settings", credit_settings_create)
+        register_organization_created("credit-accounts", system_accounts_create)
+        register_currency_changed("credit", credit_amounts_move_to)
         self._show_credit_on_other_pages()
 
     @staticmethod

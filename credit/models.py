@@ -161,6 +161,10 @@ class Purchase(TenantModel):
     stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
     refunded = MoneyField(default=0, default_currency="EUR", **AMOUNT)
     failure_reason = models.CharField(max_length=500, blank=True)
+    # A payment for it that our rules could not credit (an amount that does not match, paid
+    # after it was canceled...): why, for platform staff, until they mark it handled.
+    attention = models.CharField(_("needs attention"), max_length=1000, blank=True)
+    attention_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     paid_at = models.DateTimeField(null=True, blank=True)
 

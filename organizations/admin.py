@@ -1,5 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
+from django.utils.translation import gettext as _
 
+from organizations import extensions
 from organizations.models import AuditEvent, Member, Organization
 
 
@@ -18,6 +21,34 @@ class OrganizationAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug")
     readonly_fields = ("slug", "currency_locked_at", "created_at", "created_by")
     inlines = [MemberInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.currency_locked:
+            fields.append("currency")
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        """Under the organization row's lock, as organizations.services writes it: a currency
+        fixed since the page was opened stays as it is; other apps hear of a new organization
+        or a new currency, as they do from the services."""
+        with transaction.atomic():
+            if not change:
+                super().save_model(request, obj, form, change)
+                extensions.organization_created(obj)
+                return
+            locked = Organization.objects.select_for_update(no_key=True).get(pk=obj.pk)
+            if locked.currency_locked and obj.currency != locked.currency:
+                obj.currency = locked.currency
+                self.message_user(
+                    request,
+                    _("The currency was fixed meanwhile by a first purchase: it was not changed."),
+                    messages.WARNING,
+                )
+            obj.currency_locked_at = locked.currency_locked_at
+            super().save_model(request, obj, form, change)
+            if obj.currency != locked.currency:
+                extensions.currency_changed(obj, locked.currency)
 
 
 @admin.register(Member)

@@ -1,5 +1,5 @@
-"""Places on the organization's pages that apps above this one fill in, and their part of the
-demo company.
+"""Places on the organization's pages that apps above this one fill in, their part of the
+demo company, and what they do when an organization is created or changes currency.
 
 The organizations app imports no other app, yet its home page shows what they own (the credit
 balance, later features and spend). An app registers a panel here, usually from its
@@ -56,3 +56,33 @@ DEMO_LOADERS: dict[str, Callable[[object, dict], None]] = {}
 
 def register_demo_loader(key: str, load: Callable[[object, dict], None]) -> None:
     DEMO_LOADERS[key] = load
+
+
+# --- Rows other apps keep per organization -------------------------------------------------
+
+# Called with the new organization inside the transaction that creates it (by
+# organizations.services.organization_create), in registration order: an app creates the rows
+# it keeps for every organization here, so that its pages never create them on a read.
+ORGANIZATION_CREATED: dict[str, Callable[[object], None]] = {}
+# Called with the organization and its previous currency inside the transaction that changes
+# it (under the organization row's lock, before any purchase fixed it): an app moves the
+# amounts it keeps for the organization (settings, rules) to the new currency.
+CURRENCY_CHANGED: dict[str, Callable[[object, str], None]] = {}
+
+
+def register_organization_created(key: str, hook: Callable[[object], None]) -> None:
+    ORGANIZATION_CREATED[key] = hook
+
+
+def register_currency_changed(key: str, hook: Callable[[object, str], None]) -> None:
+    CURRENCY_CHANGED[key] = hook
+
+
+def organization_created(organization) -> None:
+    for hook in ORGANIZATION_CREATED.values():
+        hook(organization)
+
+
+def currency_changed(organization, previous: str) -> None:
+    for hook in CURRENCY_CHANGED.values():
+        hook(organization, previous)

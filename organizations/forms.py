@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from organizations.models import TIME_ZONE_CHOICES
-from organizations.services import NAME_MAX_LENGTH
+from organizations.services import CURRENCY_FIXED, NAME_MAX_LENGTH
 
 
 class OrganizationForm(forms.Form):
@@ -21,7 +21,8 @@ class OrganizationForm(forms.Form):
         label=_("Currency"),
         choices=settings.CURRENCY_CHOICES,
         help_text=_(
-            "Credit is bought and spent in this currency. It cannot change once money has moved."
+            "Credit is bought and spent in this currency. It cannot change once credit has "
+            "been bought."
         ),
     )
     time_zone = forms.ChoiceField(
@@ -35,12 +36,24 @@ class OrganizationForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Country names follow the language of the request.
         self.fields["country"].choices = [("", "---------"), *countries]
+        self.currency_locked = currency_locked
         if currency_locked:
             currency = self.fields["currency"]
             currency.disabled = True
-            currency.help_text = _(
-                "The currency is fixed now that money has moved in this organization."
-            )
+            currency.help_text = CURRENCY_FIXED
+
+    def clean(self):
+        cleaned = super().clean()
+        # A disabled field keeps its initial value whatever is posted: a form shown before the
+        # currency was fixed, and sent after, must say why the change was not made.
+        posted = self.data.get(self.add_prefix("currency"))
+        if (
+            self.currency_locked
+            and posted
+            and posted != self.get_initial_for_field(self.fields["currency"], "currency")
+        ):
+            self.add_error("currency", CURRENCY_FIXED)
+        return cleaned
 
 
 class OrganizationSettingsForm(OrganizationForm):

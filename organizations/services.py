@@ -11,14 +11,19 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django_countries import countries
 
+from organizations import extensions
 from organizations.audit import audit_record
 from organizations.models import Member, Organization
 from organizations.roles import Role
 from skypemgr.errors import ApplicationError
 
 NAME_MAX_LENGTH = Organization._meta.get_field("name").max_length
+CURRENCY_FIXED = _lazy(
+    "The currency is fixed now that credit has been bought or moved in this organization."
+)
 SLUG_MAX_LENGTH = 50
 # First path segments the product uses or may use; an organization never takes them.
 RESERVED_SLUGS = frozenset(
@@ -133,6 +138,7 @@ def organization_create(
             data={"role": Role.OWNER},
             ip_address=ip_address,
         )
+        extensions.organization_created(organization)
     return organization
 
 
@@ -149,8 +155,9 @@ def organization_update(
 ) -> Organization:
     """Change the organization's settings. Locks the organization row.
 
-    The currency may change only until the first transfer (`currency_locked_at`); the slug
-    never changes, so links people saved keep working.
+    The currency may change only until it is fixed (`currency_locked_at`: the first purchase,
+    or a first transfer without one); the apps' amounts follow it (extensions.currency_changed).
+    The slug never changes, so links people saved keep working.
     """
     if not Role(actor.role).at_least(Role.ADMIN):
         raise ApplicationError(_("Only owners and admins change these settings."), code="denied")
@@ -161,13 +168,10 @@ def organization_update(
             _("Invitations expire after 1 to 365 days."), field="invitation_expiry_days"
         )
     with transaction.atomic():
-        locked = Organization.objects.select_for_update().get(pk=organization.pk)
+        locked = Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
         if currency is not None and currency != locked.currency and locked.currency_locked:
-            raise ApplicationError(
-                _("The currency is fixed now that money has moved in this organization."),
-                field="currency",
-                code="currency_locked",
-            )
+            raise ApplicationError(CURRENCY_FIXED, field="currency", code="currency_locked")
+        previous_currency = locked.currency
         changes = {}
         for field, value in (
             ("name", name),
@@ -182,6 +186,8 @@ def organization_update(
                 setattr(locked, field, value)
         if changes:
             locked.save(update_fields=list(changes))
+            if "currency" in changes:
+                extensions.currency_changed(locked, previous_currency)
             audit_record(
                 organization=locked,
                 actor=actor,
@@ -213,7 +219,7 @@ def member_add(
     if actor is not None and role in (Role.OWNER, Role.ADMIN) and actor.role != Role.OWNER:
         raise ApplicationError(_("Only owners add owners and admins."), code="denied")
     with transaction.atomic():
-        Organization.objects.select_for_update().get(pk=organization.pk)
+        Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
         member = Member.objects.for_org(organization).filter(user=user).first()
         if member is not None and member.status == Member.Status.ACTIVE:
             return member

@@ -114,7 +114,7 @@ def organization_settings(request):
                 name=data["name"],
                 country=data["country"],
                 time_zone=data["time_zone"],
-                currency=None if organization.currency_locked else data["currency"],
+                currency=data["currency"],
                 invitation_expiry_days=data["invitation_expiry_days"],
                 ip_address=client_ip(request),
             )

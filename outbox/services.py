@@ -20,6 +20,7 @@ from django.utils import timezone, translation
 from outbox.attachments import attachment_build
 from outbox.models import OutboundMessage
 from skypemgr import sms
+from skypemgr.after_commit import task_after_commit
 
 STUCK_AFTER = timedelta(minutes=10)
 
@@ -86,7 +87,9 @@ def _queue(*, channel: str, key: str | None, dispatch: bool, **fields) -> Outbou
             if not created:
                 return message
         if dispatch:
-            deliver_message.delay_on_commit(message.pk)
+            # With the broker down the message waits, queued: message_redispatch_stuck
+            # (beat, every 5 minutes) sends it.
+            task_after_commit(deliver_message, message.pk)
     return message
 
 

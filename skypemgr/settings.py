@@ -289,6 +289,9 @@ PURCHASE_LIMITS = {
 }
 
 # Where customers send bank transfers (shown with each bank-transfer purchase's reference).
+# Who hears of payments our rules could not credit (a wrong amount, paid after a cancel...):
+# these addresses, or when empty, every active staff user with an email address.
+STAFF_ALERT_EMAILS = env.list("STAFF_ALERT_EMAILS", default=[])
 BANK_TRANSFER_DETAILS = {
     "holder": env("BANK_TRANSFER_HOLDER", default="SkypeMgr demo (not a real account)"),
     "iban": env("BANK_TRANSFER_IBAN", default="FR76 0000 0000 0000 0000 0000 000"),
@@ -315,6 +318,11 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE = {
     "outbox-redispatch-stuck": {
         "task": "outbox.redispatch_stuck",
+        "schedule": 300.0,
+    },
+    # Invitations whose sending task never reached a worker (the broker was down).
+    "members-send-stuck-invitations": {
+        "task": "members.send_stuck_invitations",
         "schedule": 300.0,
     },
     "members-expire-invitations": {

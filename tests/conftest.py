@@ -7,6 +7,7 @@ from organizations.roles import Role
 from skypemgr import celery_app, sms
 from tests.factories import MemberFactory, OrganizationFactory, UserFactory
 from tests.fakes import twilio  # noqa: F401 (a fixture, shared by every test module)
+from tests.staff import admin_client
 
 
 @pytest.fixture(autouse=True)
@@ -115,25 +116,7 @@ def user(db):
 
 @pytest.fixture
 def platform_staff(db) -> Client:
-    """Platform staff in Django admin, signed in the only way the admin accepts: through
-    allauth, with their authenticator app's code (accounts.admin_site)."""
-    import time
-
-    from allauth.mfa.totp.internal.auth import (
-        TOTP,
-        format_hotp_value,
-        generate_totp_secret,
-        hotp_value,
-    )
-
-    from tests.factories import PASSWORD
-
-    user = UserFactory(is_staff=True, is_superuser=True)
-    secret = generate_totp_secret()
-    TOTP.activate(user, secret)
-    client = Client()
-    client.post("/accounts/login/", {"login": user.username, "password": PASSWORD})
-    code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
-    client.post("/accounts/2fa/authenticate/", {"code": code})
+    """A superuser of the platform, signed in to Django admin with their second factor."""
+    client = admin_client(UserFactory(is_staff=True, is_superuser=True))
     assert client.get("/admin/").status_code == 200
     return client

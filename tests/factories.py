@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from djmoney.money import Money
 
+from organizations import extensions
 from organizations.models import Member, Organization
 from organizations.roles import Role
 
@@ -35,14 +36,22 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):
+    """An organization as organization_create makes it: other apps' rows made with it."""
+
     class Meta:
         model = Organization
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Company {n}")
     slug = factory.Sequence(lambda n: f"company-{n}")
     country = "FR"
     currency = "EUR"
     time_zone = "Europe/Paris"
+
+    @factory.post_generation
+    def created(organization, create, extracted, **kwargs):
+        if create:
+            extensions.organization_created(organization)
 
 
 class MemberFactory(factory.django.DjangoModelFactory):

@@ -45,9 +45,9 @@ def company_balance(*, organization: Organization) -> Money:
 
 
 def may_buy(*, organization: Organization, member: Member) -> bool:
-    """Whether to offer `member` the way to buy credit: owners, and the finance members an
-    owner allowed. The same rule as credit.services.purchases.may_purchase, read without
-    creating the organization's credit settings (pages showing a link must not write)."""
+    """Whether `member` may buy credit: owners, and the finance members an owner allowed.
+    The one place of this rule: the purchase service enforces it, pages offer the way to buy
+    with it."""
     if member.role == Role.OWNER:
         return True
     if member.role != Role.FINANCE:

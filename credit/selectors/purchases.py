@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from credit.models import Purchase
-from credit.services.purchases import credit_settings
+from credit.selectors.settings import credit_purchasers
 from organizations.models import Member, Organization
 from organizations.roles import Role
 
@@ -28,7 +28,7 @@ def purchasers_of(organization: Organization) -> dict:
     owners = Member.objects.for_org(organization).filter(
         role=Role.OWNER, status=Member.Status.ACTIVE
     )
-    allowed = credit_settings(organization).purchasers.filter(status=Member.Status.ACTIVE)
+    allowed = credit_purchasers(organization).filter(status=Member.Status.ACTIVE)
     return {"owners": list(owners), "finance": list(allowed)}
 
 

@@ -15,10 +15,10 @@ from django.utils import timezone
 from djmoney.money import Money
 
 from credit.models import Account, CreditSettings, Purchase
+from credit.selectors.settings import credit_settings
 from credit.services import auto_recharge
 from credit.services.ledger import system_account
 from credit.services.notifications import email_members, site_url
-from credit.services.purchases import credit_settings
 from organizations.audit import audit_record
 from organizations.models import Organization
 from organizations.roles import Role

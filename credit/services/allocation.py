@@ -3,7 +3,8 @@
 Owns allocation and take-back transfers. Each call posts its transfers through
 `transfers_post` in one transaction (which locks the accounts in id order); the idempotency
 key of each transfer is the caller's key (a form's one-time key, a rule's period) plus the
-member, so a double-submitted form moves money once.
+member, so a double-submitted form moves money once. The pages ask `form_idempotency_key` and
+`form_already_posted` rather than building keys themselves.
 """
 
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from django.utils.translation import gettext as _
 from djmoney.money import Money
 
 from credit.models import Account, Transfer
+from credit.selectors.history import transfer_keys_used
 from credit.services.ledger import (
     InsufficientFunds,
     Movement,
@@ -26,6 +28,39 @@ from organizations.audit import audit_record
 from organizations.models import Member, Organization
 from organizations.roles import Role
 from skypemgr.errors import ApplicationError
+
+# What a form of the credit pages does; with the form's one-time key, it names the transfers.
+ALLOCATE, TAKE_BACK = "allocate", "take-back"
+
+
+def form_idempotency_key(*, action: str, form_key: str) -> str:
+    """The idempotency key to pass to `credit_allocate` (`action` ALLOCATE) or
+    `credit_take_back` (TAKE_BACK) for a form with the one-time key `form_key`."""
+    return f"{action}:{form_key}"
+
+
+def _member_key(idempotency_key: str, member_id: int) -> str:
+    return f"{idempotency_key}:member:{member_id}"
+
+
+def form_already_posted(
+    *,
+    organization: Organization,
+    action: str,
+    form_key: str,
+    members: Sequence[Member],
+    issued_at=None,
+) -> bool:
+    """Whether the form with this one-time key already moved credit (it was sent before): for
+    one of `members`, or, given `issued_at` (when the form was made), for anyone since then
+    (the people it named may hold nothing now)."""
+    base = form_idempotency_key(action=action, form_key=form_key)
+    return transfer_keys_used(
+        organization=organization,
+        keys=[_member_key(base, member.pk) for member in members],
+        prefix=f"{base}:",
+        since=issued_at,
+    )
 
 
 class CompanyBalanceShort(ApplicationError):
@@ -102,7 +137,7 @@ def credit_allocate(
         company = system_account(organization, Account.Kind.ORGANIZATION)
         wallets = member_wallets(organization, targets)
         accounts_lock(organization, [company, *wallets.values()])
-        keys = [f"{idempotency_key}:member:{member.pk}" for member in targets]
+        keys = [_member_key(idempotency_key, member.pk) for member in targets]
         replay = set(
             Transfer.objects.for_org(organization)
             .filter(idempotency_key__in=keys)
@@ -177,7 +212,7 @@ def credit_take_back(
         wallets = member_wallets(organization, targets)
         # Locked and read again by transfers_post; read here to size "all of it".
         locked = accounts_lock(organization, [company, *wallets.values()])
-        keys = {member.pk: f"{idempotency_key}:member:{member.pk}" for member in targets}
+        keys = {member.pk: _member_key(idempotency_key, member.pk) for member in targets}
         done = {
             transfer.idempotency_key: transfer
             for transfer in Transfer.objects.for_org(organization).filter(

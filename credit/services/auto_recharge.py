@@ -24,10 +24,11 @@ from django.utils.translation import gettext as _
 from djmoney.money import Money
 
 from credit.models import Account, CreditSettings, Purchase
+from credit.selectors.settings import credit_settings
+from credit.services.attention import PaymentNotCredited, purchase_attention_record
 from credit.services.ledger import system_account
 from credit.services.notifications import auto_recharge_disabled_email_owners
 from credit.services.purchases import (
-    credit_settings,
     purchase_create,
     purchase_credit,
     purchase_fail,
@@ -42,6 +43,7 @@ from credit.services.stripe_gateway import (
 from organizations.audit import audit_record
 from organizations.models import Organization
 from organizations.scoping import all_tenants
+from skypemgr.after_commit import task_after_commit
 from skypemgr.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -108,7 +110,7 @@ def auto_recharge_start_if_needed(*, organization: Organization) -> Purchase | N
         return None
     try:
         with transaction.atomic():
-            Organization.objects.select_for_update().get(pk=organization.pk)
+            Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
             settings_row = CreditSettings.objects.for_org(organization).get()
             if not _configured(settings_row):
                 return None
@@ -144,7 +146,8 @@ def auto_recharge_start_if_needed(*, organization: Organization) -> Purchase | N
             )
             from credit.tasks.purchases import auto_recharge_charge as charge_task
 
-            charge_task.delay_on_commit(purchase.pk)
+            # Lost with the broker down: the stalled-recharge sweep charges it.
+            task_after_commit(charge_task, organization.pk, purchase.pk)
     except IntegrityError:
         # Another recharge went in flight between our check and our insert.
         return None
@@ -156,7 +159,16 @@ def auto_recharge_start_if_needed(*, organization: Organization) -> Purchase | N
     return purchase
 
 
-def auto_recharge_charge(*, purchase_id: int) -> Purchase | None:
+def _auto_recharge_of(organization: Organization, purchase_id: int) -> Purchase | None:
+    return (
+        Purchase.objects.for_org(organization)
+        .select_related("organization")
+        .filter(pk=purchase_id, method=Purchase.Method.AUTO_RECHARGE)
+        .first()
+    )
+
+
+def auto_recharge_charge(*, organization: Organization, purchase_id: int) -> Purchase | None:
     """Charge the saved payment method for a waiting automatic recharge (the task's work).
 
     Idempotent: a purchase no longer waiting, or already sent to Stripe, is left alone, and
@@ -165,12 +177,7 @@ def auto_recharge_charge(*, purchase_id: int) -> Purchase | None:
     (owners emailed once); a network or Stripe outage raises stripe.StripeError for the task
     to retry. Credits nothing: the webhook does.
     """
-    with all_tenants("a task names its purchase by id; the row carries its organization"):
-        purchase = (
-            Purchase.objects.select_related("organization")
-            .filter(pk=purchase_id, method=Purchase.Method.AUTO_RECHARGE)
-            .first()
-        )
+    purchase = _auto_recharge_of(organization, purchase_id)
     if purchase is None or purchase.status != Purchase.Status.PENDING:
         return purchase
     organization = purchase.organization
@@ -210,11 +217,10 @@ def auto_recharge_charge(*, purchase_id: int) -> Purchase | None:
     )
 
 
-def auto_recharge_give_up(*, purchase_id: int, reason: str) -> None:
+def auto_recharge_give_up(*, organization: Organization, purchase_id: int, reason: str) -> None:
     """The charge could not reach Stripe after every retry: the recharge failed (nothing was
     charged with certainty, and the next drop of the balance tries again)."""
-    with all_tenants("a task names its purchase by id; the row carries its organization"):
-        purchase = Purchase.objects.select_related("organization").filter(pk=purchase_id).first()
+    purchase = _auto_recharge_of(organization, purchase_id)
     if purchase is not None and not purchase.stripe_payment_intent_id:
         purchase_fail(purchase=purchase, reason=reason)
 
@@ -262,9 +268,10 @@ def auto_recharge_refused(*, purchase: Purchase, reason: str) -> Purchase:
     return purchase
 
 
-def auto_recharges_stalled() -> list[int]:
-    """Ids of the automatic recharges in flight for longer than STALLED_AFTER, in every
-    organization (the beat sweep's query): while one waits, no other recharge can start."""
+def auto_recharges_stalled() -> list[tuple[int, int]]:
+    """(organization id, purchase id) of the automatic recharges in flight for longer than
+    STALLED_AFTER, in every organization (the beat sweep's query): while one waits, no other
+    recharge can start."""
     with all_tenants("the stalled auto-recharge sweep looks at every organization"):
         return list(
             Purchase.objects.filter(
@@ -273,26 +280,22 @@ def auto_recharges_stalled() -> list[int]:
                 created_at__lt=timezone.now() - STALLED_AFTER,
             )
             .order_by("pk")
-            .values_list("pk", flat=True)
+            .values_list("organization_id", "pk")
         )
 
 
-def auto_recharge_reconcile(*, purchase_id: int) -> Purchase | None:
+def auto_recharge_reconcile(*, organization: Organization, purchase_id: int) -> Purchase | None:
     """Settle an automatic recharge that has waited too long, from what Stripe says.
 
     Never sent to Stripe (no PaymentIntent recorded): charged now, with the same idempotency
     key as the lost task's, or failed once RECHARGE_FOR has passed. Sent: the PaymentIntent is
     read; succeeded is credited (exactly as the webhook would, once), refused or canceled
     fails the recharge and turns auto-recharge off, anything else keeps waiting. An amount
-    that differs from the purchase's is left to platform staff (logged), not credited.
-    Raises stripe.StripeError when Stripe cannot be reached, for the next sweep to retry.
+    or currency that differs from the purchase's is left to platform staff (recorded on the
+    purchase and emailed, credit.services.attention), not credited. Raises
+    stripe.StripeError when Stripe cannot be reached, for the next sweep to retry.
     """
-    with all_tenants("a task names its purchase by id; the row carries its organization"):
-        purchase = (
-            Purchase.objects.select_related("organization")
-            .filter(pk=purchase_id, method=Purchase.Method.AUTO_RECHARGE)
-            .first()
-        )
+    purchase = _auto_recharge_of(organization, purchase_id)
     if purchase is None or purchase.status not in Purchase.IN_FLIGHT:
         return purchase
     if not purchase.stripe_payment_intent_id:
@@ -300,23 +303,30 @@ def auto_recharge_reconcile(*, purchase_id: int) -> Purchase | None:
             return purchase_fail(
                 purchase=purchase, reason=_("The charge could not be sent to the payment provider.")
             )
-        return auto_recharge_charge(purchase_id=purchase.pk)
+        return auto_recharge_charge(organization=organization, purchase_id=purchase.pk)
     if not stripe_configured():
         return purchase
     intent = payment_intent_retrieve(purchase.stripe_payment_intent_id)
     status = intent.get("status")
     if status == "succeeded":
-        currency = str(intent.get("currency") or purchase.amount.currency)
+        currency = str(intent.get("currency") or purchase.amount.currency).upper()
         received = from_minor_units(intent.get("amount_received") or 0, currency)
         if received != purchase.amount:
-            logger.error(
-                "Auto-recharge %s: Stripe received %s, the purchase is %s; not credited.",
-                purchase.pk,
-                received,
-                purchase.amount,
+            return purchase_attention_record(
+                purchase=purchase,
+                problem="amount",
+                reason=_(
+                    "Stripe received %(received)s for the automatic recharge %(number)s of "
+                    "%(expected)s; not credited."
+                )
+                % {"received": received, "number": purchase.number, "expected": purchase.amount},
             )
-            return purchase
-        return purchase_credit(purchase=purchase, payment_intent_id=intent["id"])
+        try:
+            return purchase_credit(purchase=purchase, payment_intent_id=intent["id"])
+        except PaymentNotCredited as refused:
+            return purchase_attention_record(
+                purchase=refused.purchase, problem=refused.problem, reason=refused.message
+            )
     if status in ("requires_payment_method", "requires_action", "canceled"):
         error = intent.get("last_payment_error") or {}
         code = error.get("code") or (

@@ -4,12 +4,24 @@ Owns Account balances and Transfer rows. Every movement of money in the product 
 `transfer_post` (or `transfers_post` for several at once, atomically): it locks the accounts
 involved in id order, refuses what would take a wallet below zero, writes the transfer and the
 cached balances in one transaction, and returns the existing transfer when its idempotency key
-was seen before. The organization's accounts therefore always sum to zero.
+was seen before with the same movement (the same key for another movement is refused:
+IdempotencyKeyReused). The organization's accounts therefore always sum to zero.
+
+Lock order, for every transaction that moves money (so that none waits on another in a cycle):
+1. the organization row (purchase creation and auto-recharge take it to decide; the ledger
+   takes it only while the currency is not fixed yet, see `currency_guard`);
+2. the purchase, credit settings or rule row the operation is about;
+3. the accounts, in id order (`accounts_lock`, and `transfers_post` again at no cost).
+The currency is fixed when the first purchase is created (credit.services.purchases), under
+the organization row; a transfer without any purchase (a staff adjustment, usage) fixes it
+here, taking the organization row before any account. Once fixed (the database refuses to
+change it after that), postings never touch the organization row.
 """
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -17,8 +29,35 @@ from django.utils.translation import gettext as _
 from djmoney.money import Money
 
 from credit.models import Account, Transfer
+from credit.services.accounts import (
+    accounts_lock,
+    currency_guard,
+    member_wallet,
+    member_wallets,
+    system_account,
+    zero,
+)
 from organizations.models import Member, Organization
 from skypemgr.errors import ApplicationError
+
+# The accounts' functions are part of the ledger's public names (callers import them here).
+__all__ = [
+    "MAX_AMOUNT",
+    "PLACES",
+    "IdempotencyKeyReused",
+    "InsufficientFunds",
+    "Movement",
+    "accounts_lock",
+    "amount_of",
+    "currency_guard",
+    "member_wallet",
+    "member_wallets",
+    "number_of",
+    "system_account",
+    "transfer_post",
+    "transfers_post",
+    "zero",
+]
 
 PLACES = Decimal("0.0001")
 MAX_AMOUNT = Decimal("1000000000")
@@ -35,21 +74,48 @@ class InsufficientFunds(ApplicationError):
         self.missing = missing
 
 
-def amount_of(value, currency: str) -> Money:
-    """A positive amount with at most 4 decimal places, in `currency`; ApplicationError if not."""
+class IdempotencyKeyReused(ApplicationError):
+    """An idempotency key seen before for another movement (other accounts, amount or kind):
+    nothing is posted, and the earlier transfer is not passed off as this one."""
+
+    code = "idempotency_key_reused"
+
+
+# A number as programs write it: digits, at most one point, no sign but minus, no grouping, no
+# exponent. People's text ("1,500.50", "1 500,50") is read by the forms, in their language.
+_MACHINE_NUMBER = re.compile(r"-?[0-9]{1,30}(\.[0-9]{1,30})?")
+
+
+def number_of(value) -> Decimal:
+    """The number in a Money, Decimal, int or plain machine string such as "12.50"; anything
+    else (a float, "1,50", "1e3", "NaN", text) is refused with ApplicationError."""
     if isinstance(value, Money):
-        if str(value.currency) != currency:
-            raise ApplicationError(
-                _("Amounts are in %(currency)s in this organization.") % {"currency": currency},
-                code="currency",
-            )
         value = value.amount
-    try:
-        number = Decimal(str(value).strip().replace(",", ".")) if value is not None else None
-    except (InvalidOperation, ValueError):
+    if isinstance(value, bool):
+        number = None
+    elif isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, str) and _MACHINE_NUMBER.fullmatch(value.strip()):
+        number = Decimal(value.strip())
+    else:
         number = None
     if number is None or not number.is_finite():
         raise ApplicationError(_("Enter an amount, such as 25 or 12.50."), code="amount")
+    return number
+
+
+def amount_of(value, currency: str) -> Money:
+    """A positive amount with at most 4 decimal places, in `currency`, from Money (in that
+    currency), Decimal, int or a plain machine string (see `number_of`); ApplicationError if
+    not."""
+    if isinstance(value, Money) and str(value.currency) != currency:
+        raise ApplicationError(
+            _("Amounts are in %(currency)s in this organization.") % {"currency": currency},
+            code="currency",
+        )
+    number = number_of(value)
     if number <= 0:
         raise ApplicationError(_("Enter an amount greater than zero."), code="amount")
     if number > MAX_AMOUNT:
@@ -57,88 +123,6 @@ def amount_of(value, currency: str) -> Money:
     if number != number.quantize(PLACES):
         raise ApplicationError(_("Use at most 4 decimal places."), code="amount")
     return Money(number.quantize(PLACES), currency)
-
-
-def zero(organization: Organization) -> Money:
-    return Money(0, organization.currency)
-
-
-# --- Accounts ------------------------------------------------------------------------------
-
-
-def system_account(organization: Organization, kind: str) -> Account:
-    """The organization's account of `kind` (wallet or system account), created on first use."""
-    account = Account.objects.for_org(organization).filter(kind=kind, member=None).first()
-    if account is not None:
-        return account
-    try:
-        with transaction.atomic():
-            return Account.objects.create(
-                organization=organization, kind=kind, balance=zero(organization)
-            )
-    except IntegrityError:
-        return Account.objects.for_org(organization).get(kind=kind, member=None)
-
-
-def member_wallet(organization: Organization, member: Member) -> Account:
-    """The member's wallet, created on first use."""
-    if member.organization_id != organization.pk:
-        raise ApplicationError(_("This person is not a member here."), code="not_found")
-    account = Account.objects.for_org(organization).filter(member=member).first()
-    if account is not None:
-        return account
-    try:
-        with transaction.atomic():
-            return Account.objects.create(
-                organization=organization,
-                kind=Account.Kind.MEMBER,
-                member=member,
-                balance=zero(organization),
-            )
-    except IntegrityError:
-        return Account.objects.for_org(organization).get(member=member)
-
-
-def member_wallets(organization: Organization, members: Sequence[Member]) -> dict[int, Account]:
-    """Wallets of many members at once, keyed by member id (created where missing)."""
-    found = {
-        account.member_id: account
-        for account in Account.objects.for_org(organization).filter(member__in=members)
-    }
-    missing = [member for member in members if member.pk not in found]
-    if missing:
-        Account.objects.bulk_create(
-            [
-                Account(
-                    organization=organization,
-                    kind=Account.Kind.MEMBER,
-                    member=member,
-                    balance=zero(organization),
-                )
-                for member in missing
-            ],
-            ignore_conflicts=True,
-        )
-        found = {
-            account.member_id: account
-            for account in Account.objects.for_org(organization).filter(member__in=members)
-        }
-    return found
-
-
-def accounts_lock(organization: Organization, accounts: Sequence[Account]) -> dict[int, Account]:
-    """Lock accounts in id order (the order every posting uses) and return them fresh, by id.
-
-    For callers that must read balances before deciding what to post; `transfers_post` in the
-    same transaction takes the same locks again at no cost.
-    """
-    return {
-        account.pk: account
-        for account in Account.objects.for_org(organization)
-        .select_for_update()
-        .filter(pk__in=sorted({account.pk for account in accounts}))
-        .order_by("pk")
-    }
 
 
 # --- Posting -------------------------------------------------------------------------------
@@ -189,9 +173,10 @@ def transfers_post(
 
     Locks every account involved, in id order (so that concurrent postings never deadlock),
     then for each movement: returns the existing transfer when its idempotency key was posted
-    before; refuses a wallet going below zero (InsufficientFunds, nothing written); otherwise
-    writes the transfer and the new cached balances. Marks the organization's currency as
-    fixed at its first transfer.
+    before for the same movement (source, destination, amount and kind; another movement
+    raises IdempotencyKeyReused); refuses a wallet going below zero (InsufficientFunds,
+    nothing written); otherwise writes the transfer and the new cached balances. Before the
+    accounts, `currency_guard` (the module's lock order).
 
     A key posted before is rare (a double-submitted form, a replayed webhook), so the first
     attempt does not look keys up: the key's unique constraint catches a replay, and the
@@ -283,6 +268,7 @@ def _post(
     currency = organization.currency
     account_ids = sorted({m.source.pk for m in movements} | {m.destination.pk for m in movements})
     with transaction.atomic(), connection.cursor() as cursor:
+        currency_guard(organization)
         cursor.execute(_LOCK_ACCOUNTS, [organization.pk, account_ids])
         locked = dict(cursor.fetchall())
         if len(locked) != len(account_ids):
@@ -302,8 +288,6 @@ def _post(
         if new:
             _write(cursor, organization, actor, balances, new, now)
             _after_commit_dropped(organization, new)
-            if organization.currency_locked_at is None:
-                _currency_lock(organization, now)
         for movement in movements:
             # Callers see the balances as posted.
             movement.source.balance = Money(balances[movement.source.pk], currency)
@@ -321,6 +305,7 @@ def _apply(organization, actor, movements, locked, before, now):
     for movement in movements:
         key = movement.idempotency_key
         if key in existing:
+            _check_same_movement(existing[key], movement)
             posted.append(existing[key])
             continue
         source, destination = movement.source, movement.destination
@@ -353,6 +338,23 @@ def _apply(organization, actor, movements, locked, before, now):
     return balances, posted, new
 
 
+def _check_same_movement(transfer: Transfer, movement: Movement) -> None:
+    """A key seen before stands for the movement it was first posted for, and only that."""
+    same = (
+        transfer.source_id == movement.source.pk
+        and transfer.destination_id == movement.destination.pk
+        and transfer.amount == movement.amount
+        and transfer.kind == movement.kind
+    )
+    if not same:
+        raise IdempotencyKeyReused(
+            _(
+                "This was already recorded as a different movement of money, so nothing was "
+                "moved. Start again to make a new one."
+            )
+        )
+
+
 def _write(cursor, organization, actor, balances, new, now) -> None:
     """Insert the new transfers and store the accounts' new balances, in one statement."""
     touched = sorted({t.source_id for t in new} | {t.destination_id for t in new})
@@ -382,20 +384,6 @@ def _write(cursor, organization, actor, balances, new, now) -> None:
         transfer._state.db = connection.alias
 
 
-def _currency_lock(organization: Organization, now) -> None:
-    """The organization's first transfer fixes its currency. The object in memory learns it
-    once committed, so that later postings through it skip this statement."""
-    Organization.objects.filter(pk=organization.pk, currency_locked_at__isnull=True).update(
-        currency_locked_at=now
-    )
-
-    def learn() -> None:
-        if organization.currency_locked_at is None:
-            organization.currency_locked_at = now
-
-    transaction.on_commit(learn)
-
-
 def _after_commit_dropped(organization: Organization, transfers: list[Transfer]) -> None:
     """Tell the rules which wallets went down (auto-recharges and alerts react after commit)."""
     debited = sorted({t.source_id for t in transfers if t.source.is_wallet})
@@ -405,10 +393,12 @@ def _after_commit_dropped(organization: Organization, transfers: list[Transfer])
 
     kinds = sorted({t.kind for t in transfers if t.source.is_wallet})
 
-    def notify() -> None:
+    def balances_dropped_notify() -> None:
         from credit.services.dropped import dropped_note
 
         if dropped_note(organization_id=organization.pk, account_ids=debited, kinds=kinds):
             balances_dropped.delay(organization.pk)
 
-    transaction.on_commit(notify)
+    # Robust: the money has moved; with Redis or the broker down the error is logged and the
+    # periodic check (credit.check_auto_recharges) finds the wallets below their thresholds.
+    transaction.on_commit(balances_dropped_notify, robust=True)

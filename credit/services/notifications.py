@@ -1,16 +1,19 @@
 """Emails about money: to the owners, receipts (and bank transfers received) and automatic
-recharges that stopped; and `email_members`, which every credit email goes through
-(credit.services.alerts writes to owners and admins with it).
+recharges that stopped; `email_members`, which every credit email to an organization goes
+through (credit.services.alerts writes to owners and admins with it); and `email_staff`, to
+platform staff about payments that need them.
 
 Owns no rows: each email goes through the outbox (outbox.services.message_queue_email) under a
 key derived from what it is about, so that a retried task or a second webhook sends it once.
 Each person reads it in their own language.
 """
 
+import hashlib
 from dataclasses import dataclass
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -18,7 +21,6 @@ from django.utils import translation
 from credit.models import Purchase
 from organizations.models import Member, Organization
 from organizations.roles import Role
-from organizations.scoping import all_tenants
 from outbox.services import message_queue_email
 
 
@@ -86,18 +88,51 @@ def email_members(
     return len(people)
 
 
+def staff_recipients() -> list[tuple[str, str]]:
+    """Platform staff to alert, each as (email, language): the addresses of the
+    STAFF_ALERT_EMAILS setting when it is set, else every active staff user with an email."""
+    if settings.STAFF_ALERT_EMAILS:
+        return [(email, settings.LANGUAGE_CODE) for email in settings.STAFF_ALERT_EMAILS]
+    staff = (
+        get_user_model()
+        .objects.filter(is_staff=True, is_active=True)
+        .exclude(email="")
+        .order_by("pk")
+    )
+    return [(user.email, user.language or settings.LANGUAGE_CODE) for user in staff]
+
+
+def email_staff(*, template: str, key: str, context: dict) -> int:
+    """Queue `credit/email/<template>_{subject,message}` to each of `staff_recipients`, once
+    per address for `key`. Returns how many were addressed."""
+    people = staff_recipients()
+    for email, language in people:
+        address = hashlib.sha256(email.lower().encode()).hexdigest()[:16]
+        with translation.override(language):
+            subject = render_to_string(f"credit/email/{template}_subject.txt", context)
+            message_queue_email(
+                to=email,
+                subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + " ".join(subject.split()),
+                body=render_to_string(f"credit/email/{template}_message.txt", context).strip(),
+                html=render_to_string(f"credit/email/{template}_message.html", context),
+                language=language,
+                key=f"{key}:staff:{address}",
+            )
+    return len(people)
+
+
 def _email_owners(*, organization: Organization, **email) -> int:
     return email_members(organization=organization, roles=[Role.OWNER], **email)
 
 
-def receipt_email_owners(*, purchase_id: int) -> int:
+def receipt_email_owners(*, organization: Organization, purchase_id: int) -> int:
     """Email the receipt of a paid purchase to the owners, once (a bank transfer's receipt
-    says that the transfer arrived). Nothing for a purchase that is not paid."""
-    with all_tenants("a task names its purchase by id; the row carries its organization"):
-        purchase = Purchase.objects.select_related("organization").filter(pk=purchase_id).first()
+    says that the transfer arrived). Nothing for a purchase that is not paid. Called in the
+    transaction that records the payment, so that the outbox holds the emails when it
+    commits (its sweep sends them if the broker was down)."""
+    purchase = Purchase.objects.for_org(organization).filter(pk=purchase_id).first()
     if purchase is None or purchase.status != Purchase.Status.PAID:
         return 0
-    organization = purchase.organization
     return _email_owners(
         organization=organization,
         template="receipt",

@@ -1,10 +1,15 @@
 """Purchases of credit: creating them, crediting them exactly once, failing and refunding them.
 
-Owns Purchase rows and their transfers. A purchase is credited by the transfer keyed
-`purchase:<id>` (so a webhook delivered three times credits once), after which anything the
-company owes (the receivable, from usage it could not pay) is settled first. A refund is a
-reversing transfer; when the credit was already spent, what is missing becomes owed.
-Locks: the purchase row, then the accounts (in id order, by the ledger).
+Owns Purchase rows and their transfers. Creating an organization's first purchase fixes its
+currency (under the organization row's lock), so that every payment is credited in the
+currency it was asked in. A purchase is credited by the transfer keyed `purchase:<id>` (so a
+webhook delivered three times credits once), after which anything the company owes (the
+receivable, from usage it could not pay) is settled first. A refund is a transfer that
+reverses the purchase's; when the credit was already spent, what is missing becomes owed.
+A payment our rules refuse (PaymentNotCredited) is left to platform staff
+(credit.services.attention), never dropped.
+Locks (the ledger's order): the organization row (creation only), then the purchase row, then
+the accounts (in id order, by the ledger).
 """
 
 import secrets
@@ -16,38 +21,25 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from djmoney.money import Money
 
-from credit.models import Account, CreditSettings, Purchase, Transfer
+from credit.models import Account, Purchase, Transfer
+from credit.selectors.balances import may_buy
+from credit.services.attention import PaymentNotCredited, purchase_attention_record
 from credit.services.ledger import (
     Movement,
     accounts_lock,
     amount_of,
+    currency_guard,
     system_account,
     transfers_post,
 )
+from credit.services.notifications import receipt_email_owners
 from organizations.audit import audit_record
 from organizations.models import Member, Organization
-from organizations.roles import Role
 from skypemgr.errors import ApplicationError
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 # Currencies whose unit is small: limits are scaled so that they mean about the same.
 LIMIT_SCALE = {"JPY": 100}
-
-
-def credit_settings(organization: Organization) -> CreditSettings:
-    settings_row = CreditSettings.objects.for_org(organization).first()
-    if settings_row is None:
-        zero = Money(0, organization.currency)
-        settings_row, _created = CreditSettings.objects.for_org(organization).get_or_create(
-            organization=organization,
-            defaults={
-                "auto_recharge_threshold": zero,
-                "auto_recharge_amount": zero,
-                "auto_recharge_monthly_max": zero,
-                "low_balance_warning": zero,
-            },
-        )
-    return settings_row
 
 
 def purchase_limits(organization: Organization) -> tuple[Money, Money]:
@@ -59,15 +51,6 @@ def purchase_limits(organization: Organization) -> tuple[Money, Money]:
         Money(Decimal(limits["minimum"]) * scale, organization.currency),
         Money(Decimal(largest) * scale, organization.currency),
     )
-
-
-def may_purchase(organization: Organization, member: Member) -> bool:
-    """Owners buy credit; finance members buy when an owner allowed them."""
-    if member.role == Role.OWNER:
-        return True
-    if member.role != Role.FINANCE:
-        return False
-    return CreditSettings.objects.for_org(organization).filter(purchasers=member).exists()
 
 
 def _next_number(organization: Organization) -> str:
@@ -93,12 +76,14 @@ def purchase_create(
 ) -> Purchase:
     """Record a purchase waiting for payment, within the organization's purchase limits.
 
-    Locks the organization row to number purchases in order. `actor` None is the system
-    (automatic recharge). The payment itself (Stripe, bank) is the caller's next step.
+    Locks the organization row, to number purchases in order and to fix the currency at the
+    first purchase (refused when the currency changed since `organization` was read). `actor`
+    None is the system (automatic recharge). The payment itself (Stripe, bank) is the
+    caller's next step.
     """
     if method not in Purchase.Method.values:
         raise ApplicationError(_("Choose a payment method."), field="method")
-    if actor is not None and not may_purchase(organization, actor):
+    if actor is not None and not may_buy(organization=organization, member=actor):
         raise ApplicationError(
             _("Only owners, and finance members they allow, buy credit."), code="denied"
         )
@@ -112,7 +97,8 @@ def purchase_create(
             code="limit",
         )
     with transaction.atomic():
-        Organization.objects.select_for_update().get(pk=organization.pk)
+        Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
+        currency_guard(organization)
         purchase = Purchase.objects.create(
             organization=organization,
             number=_next_number(organization),
@@ -141,8 +127,10 @@ def purchase_credit(
     """Mark the purchase paid and credit the company balance, exactly once.
 
     Locks the purchase row; a second call (a duplicated webhook, a second confirmation) finds
-    it paid and changes nothing. Then settles what the company owes, from the new credit.
-    A refunded or canceled purchase is never credited.
+    it paid and changes nothing. Then settles what the company owes, from the new credit, and
+    queues the receipt to the owners. A canceled purchase, or one in another currency than
+    the organization's (made before currencies were fixed at the first purchase), is not
+    credited: PaymentNotCredited, for the caller to record for platform staff.
     """
     organization = purchase.organization
     with transaction.atomic():
@@ -150,7 +138,26 @@ def purchase_credit(
         if purchase.status in (Purchase.Status.PAID, Purchase.Status.REFUNDED):
             return purchase
         if purchase.status == Purchase.Status.CANCELED:
-            raise ApplicationError(_("This purchase was canceled."), code="canceled")
+            raise PaymentNotCredited(
+                _("Purchase %(number)s was canceled before it was paid: not credited.")
+                % {"number": purchase.number},
+                purchase=purchase,
+                problem="canceled",
+            )
+        if str(purchase.amount.currency) != organization.currency:
+            raise PaymentNotCredited(
+                _(
+                    "Purchase %(number)s is in %(purchase_currency)s but the organization now "
+                    "counts in %(currency)s: not credited."
+                )
+                % {
+                    "number": purchase.number,
+                    "purchase_currency": purchase.amount.currency,
+                    "currency": organization.currency,
+                },
+                purchase=purchase,
+                problem="currency",
+            )
         payments = system_account(organization, Account.Kind.PAYMENTS)
         company = system_account(organization, Account.Kind.ORGANIZATION)
         # All three accounts at once, in id order: the settlement below locks the receivable
@@ -185,7 +192,7 @@ def purchase_credit(
             target=purchase,
             data={"amount": str(purchase.amount.amount), "method": purchase.method},
         )
-        _after_commit_receipt(purchase)
+        receipt_email_owners(organization=organization, purchase_id=purchase.pk)
     return purchase
 
 
@@ -213,13 +220,6 @@ def _settle_receivable(organization: Organization, purchase: Purchase, company: 
             )
         ],
     )
-
-
-def _after_commit_receipt(purchase: Purchase) -> None:
-    """Email the receipt to the owners once the payment is recorded (see credit.tasks)."""
-    from credit.tasks.purchases import email_receipt
-
-    email_receipt.delay_on_commit(purchase.pk)
 
 
 def purchase_fail(*, purchase: Purchase, reason: str) -> Purchase:
@@ -257,9 +257,10 @@ def purchase_refund(*, purchase: Purchase, amount, refund_key: str) -> Purchase:
     """Reverse (part of) a paid purchase: the company balance gives the money back.
 
     What the company balance no longer holds (the credit was allocated or spent) becomes owed
-    (the receivable), settled by the next purchase. `refund_key` identifies the refund (the
-    provider's refund id), so a refund told twice reverses once. A refund told before the
-    payment (webhooks come in any order) means the payment succeeded: it is credited first.
+    (the receivable), settled by the next purchase. Both transfers reverse the purchase's
+    (`reverses`). `refund_key` identifies the refund (the provider's refund id), so a refund
+    told twice reverses once. A refund told before the payment (webhooks come in any order)
+    means the payment succeeded: it is credited first.
     """
     organization = purchase.organization
     if purchase.status in Purchase.IN_FLIGHT:
@@ -284,18 +285,19 @@ def purchase_refund(*, purchase: Purchase, amount, refund_key: str) -> Purchase:
         ]
         locked = accounts_lock(organization, accounts)
         company, payments, receivable = (locked[account.pk] for account in accounts)
+        paid = Transfer.objects.for_org(organization).get(idempotency_key=f"purchase:{purchase.pk}")
         from_company = min(money, company.balance)
         movements = []
         if from_company.amount > 0:
             movements.append(
                 Movement(company, payments, from_company, Transfer.Kind.REFUND, f"{key}:company",
-                         purchase.number)
+                         purchase.number, reverses=paid)
             )  # fmt: skip
         rest = money - from_company
         if rest.amount > 0:
             movements.append(
                 Movement(receivable, payments, rest, Transfer.Kind.REFUND, f"{key}:owed",
-                         purchase.number)
+                         purchase.number, reverses=paid)
             )  # fmt: skip
         transfers_post(organization=organization, actor=None, movements=movements)
         purchase.refunded = purchase.refunded + money
@@ -345,22 +347,32 @@ def purchase_bank_transfer_confirm(*, purchase: Purchase, staff_label: str) -> b
 
     Locks the purchase row, then `purchase_credit` (which emails the receipt to the owners).
     Returns False, changing nothing, for a purchase already paid or not a waiting bank
-    transfer (a second confirmation, a click on the wrong row).
+    transfer (a second confirmation, a click on the wrong row). A transfer our rules refuse
+    to credit (see `purchase_credit`) is recorded for platform staff and raises
+    PaymentNotCredited.
     """
     organization = purchase.organization
-    with transaction.atomic():
-        purchase = Purchase.objects.for_org(organization).select_for_update().get(pk=purchase.pk)
-        if purchase.method != Purchase.Method.BANK_TRANSFER:
-            return False
-        if purchase.status not in (*Purchase.IN_FLIGHT, Purchase.Status.FAILED):
-            return False
-        purchase_credit(purchase=purchase)
-        audit_record(
-            organization=organization,
-            actor=None,
-            actor_label=staff_label[:200],
-            verb="purchase.bank_transfer_confirmed",
-            target=purchase,
-            data={"amount": str(purchase.amount.amount), "reference": purchase.reference},
+    try:
+        with transaction.atomic():
+            purchase = (
+                Purchase.objects.for_org(organization).select_for_update().get(pk=purchase.pk)
+            )
+            if purchase.method != Purchase.Method.BANK_TRANSFER:
+                return False
+            if purchase.status not in (*Purchase.IN_FLIGHT, Purchase.Status.FAILED):
+                return False
+            purchase_credit(purchase=purchase)
+            audit_record(
+                organization=organization,
+                actor=None,
+                actor_label=staff_label[:200],
+                verb="purchase.bank_transfer_confirmed",
+                target=purchase,
+                data={"amount": str(purchase.amount.amount), "reference": purchase.reference},
+            )
+    except PaymentNotCredited as refused:
+        purchase_attention_record(
+            purchase=refused.purchase, problem=refused.problem, reason=refused.message
         )
+        raise
     return True

@@ -17,7 +17,7 @@ from djmoney.money import Money
 from fpdf import FPDF
 
 from credit.models import Purchase
-from credit.services.purchases import credit_settings
+from credit.selectors.settings import credit_settings
 from organizations.scoping import all_tenants
 from outbox.attachments import Attachment
 

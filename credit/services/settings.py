@@ -1,22 +1,25 @@
 """Saving an organization's credit settings: billing details for receipts, who may buy, the
 low-balance warning, company auto-recharge, and the payment method it charges.
 
-Owns the CreditSettings row (one per organization). Every change locks that row, writes an
-audit event, and keeps the rules: finance members only as purchasers; a recharge amount within
-the purchase limits and within the monthly maximum; auto-recharge on only with a saved payment
-method.
+Owns the CreditSettings row (one per organization), made with the organization
+(`credit_settings_create`, run by the "organization created" hook; reads never make it).
+Every change locks that row, writes an audit event, and keeps the rules: finance members only
+as purchasers; a recharge amount within the purchase limits and within the monthly maximum;
+auto-recharge on only with a saved payment method. While the organization's currency may still
+change, its amounts follow it (`credit_amounts_move_to`).
 """
 
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 from djmoney.money import Money
 
-from credit.models import CreditSettings
-from credit.services.ledger import amount_of
-from credit.services.purchases import credit_settings, purchase_limits
+from credit.models import Account, CreditRule, CreditRuleRun, CreditSettings
+from credit.selectors.settings import credit_settings_defaults
+from credit.services.ledger import amount_of, number_of
+from credit.services.purchases import purchase_limits
 from credit.services.stripe_gateway import currency_digits
 from organizations.audit import audit_record
 from organizations.models import Member, Organization
@@ -24,23 +27,62 @@ from organizations.roles import Role
 from skypemgr.errors import ApplicationError
 
 
+def credit_settings_create(organization: Organization) -> CreditSettings:
+    """The organization's settings row, with nothing set yet; made once (a second call finds
+    it). Run in the transaction that creates the organization."""
+    row = CreditSettings.objects.for_org(organization).first()
+    if row is None:
+        row = credit_settings_defaults(organization)
+        row.save()
+    return row
+
+
 def _locked(organization: Organization) -> CreditSettings:
-    row = credit_settings(organization)
-    return CreditSettings.objects.for_org(organization).select_for_update().get(pk=row.pk)
+    """The settings row, locked; made first for an organization that was made without it."""
+    rows = CreditSettings.objects.for_org(organization).select_for_update()
+    row = rows.first()
+    if row is None:
+        # The unique constraint on the organization lets one of two concurrent calls make it.
+        CreditSettings.objects.for_org(organization).bulk_create(
+            [credit_settings_defaults(organization)], ignore_conflicts=True
+        )
+        row = rows.get()
+    return row
+
+
+# Money columns of the credit rows an organization may have before its currency is fixed.
+_MONEY_COLUMNS = {
+    CreditSettings: (
+        "auto_recharge_threshold",
+        "auto_recharge_amount",
+        "auto_recharge_monthly_max",
+        "low_balance_warning",
+    ),
+    CreditRule: ("amount", "threshold", "monthly_max"),
+    CreditRuleRun: ("total",),
+    Account: ("balance", "monthly_spending_cap"),
+}
+
+
+def credit_amounts_move_to(organization: Organization, previous: str) -> None:
+    """The organization's currency changed (before any purchase fixed it): its credit amounts
+    keep their numbers in the new currency. Run under the organization row's lock, by the
+    "currency changed" hook. No transfer exists yet (the first one fixes the currency), so
+    every balance is zero."""
+    for model, columns in _MONEY_COLUMNS.items():
+        model.objects.for_org(organization).update(
+            **{f"{column}_currency": organization.currency for column in columns}
+        )
 
 
 def _money_or_zero(value, organization: Organization, field: str) -> Money:
-    """An amount of the organization's currency where 0 (or nothing) means "none"."""
-    if isinstance(value, Money):
-        value = value.amount
-    if value is None or str(value).strip() == "":
-        return Money(0, organization.currency)
+    """An amount of the organization's currency where 0 (or nothing) means "none". Takes
+    Money, Decimal, int or a plain machine string (forms read what people type)."""
     try:
-        if Decimal(str(value).strip().replace(",", ".")) == 0:
+        if value is None or (isinstance(value, str) and not value.strip()):
             return Money(0, organization.currency)
-    except InvalidOperation:
-        pass
-    try:
+        if number_of(value) == 0:
+            return Money(0, organization.currency)
         return amount_of(value, organization.currency)
     except ApplicationError as error:
         error.field = field
@@ -158,14 +200,19 @@ def auto_recharge_update(
             ip_address=ip_address,
         )
         if enabled:
-            transaction.on_commit(lambda: _start_if_needed(organization))
+            # Robust: the settings are saved whatever happens next; a recharge that could not
+            # start now is started by the periodic check (credit.check_auto_recharges).
+            transaction.on_commit(_start_if_needed(organization), robust=True)
     return row
 
 
-def _start_if_needed(organization: Organization) -> None:
-    from credit.services.auto_recharge import auto_recharge_start_if_needed
+def _start_if_needed(organization: Organization):
+    def auto_recharge_start() -> None:
+        from credit.services.auto_recharge import auto_recharge_start_if_needed
 
-    auto_recharge_start_if_needed(organization=organization)
+        auto_recharge_start_if_needed(organization=organization)
+
+    return auto_recharge_start
 
 
 def _check_recharge(organization: Organization, threshold: Money, amount: Money, monthly_max):

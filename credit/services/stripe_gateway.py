@@ -26,7 +26,8 @@ from djmoney.money import Money
 
 from credit.models import CreditSettings, Purchase
 from credit.selectors.purchases import bank_transfer_details
-from credit.services.purchases import credit_settings, purchase_create, purchase_payment_started
+from credit.selectors.settings import credit_settings
+from credit.services.purchases import purchase_create, purchase_payment_started
 from organizations.audit import audit_record
 from organizations.models import Member, Organization
 from skypemgr.errors import ApplicationError
@@ -70,6 +71,8 @@ AUDIT_VERBS = {
     "auto_recharge.disabled": gettext_lazy("turned automatic recharge off after the refusal of"),
     "auto_recharge.updated": gettext_lazy("changed the automatic recharge settings"),
     "credit_settings.updated": gettext_lazy("changed the credit settings"),
+    "purchase.needs_attention": gettext_lazy("could not credit a payment for"),
+    "purchase.attention_handled": gettext_lazy("marked as handled the payment problem of"),
 }
 
 
@@ -204,7 +207,7 @@ def purchase_checkout_start(
             _("This payment method is not available. Choose another one."), field="method"
         )
     with transaction.atomic():
-        Organization.objects.select_for_update().get(pk=organization.pk)
+        Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
         purchase = _purchase_for_form_key(organization, form_key)
         repeated = purchase is not None
         if purchase is None:
@@ -244,7 +247,7 @@ def _checkout_session_create(purchase: Purchase, *, success_url: str, cancel_url
             {
                 "quantity": 1,
                 "price_data": {
-                    "currency": organization.currency.lower(),
+                    "currency": str(purchase.amount.currency).lower(),
                     "unit_amount": to_minor_units(purchase.amount),
                     "product_data": {
                         "name": _("Prepaid credit"),
@@ -376,7 +379,7 @@ def payment_intent_off_session_create(
     intent = stripe_client().v1.payment_intents.create(
         params={
             "amount": to_minor_units(purchase.amount),
-            "currency": organization.currency.lower(),
+            "currency": str(purchase.amount.currency).lower(),
             "customer": customer_id,
             "payment_method": payment_method_id,
             "off_session": True,

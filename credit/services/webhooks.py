@@ -10,8 +10,11 @@ auto-recharge and settings services, which are idempotent themselves: the transf
 Outcomes (`stripe_webhook_receive` returns the HTTP status to answer):
 - 400: bad signature, old timestamp, or a body that is not an event. Nothing is written.
 - 200: handled, a duplicate, an event type we do not handle, or an event about something that
-  is not ours. A refusal by our own rules (an amount that does not match) is written to
-  StripeEvent.error and answered 200 too: retrying would not change it.
+  is not ours. A refusal by our own rules (an amount or currency that is not the purchase's,
+  a payment for a canceled purchase) is written to StripeEvent.error and on the purchase for
+  platform staff, who are emailed once (credit.services.attention); it is answered 200 too:
+  retrying would not change it. Payments are compared with the purchase's own amount and
+  currency, never with the organization's current currency.
 - 500: an unexpected failure (a database or network error): the error is written on the event
   and Stripe retries later; the retry handles it again from the start.
 
@@ -28,8 +31,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from djmoney.money import Money
+from moneyed import CURRENCIES
 
 from credit.models import Purchase, StripeEvent
+from credit.services.attention import PaymentNotCredited, purchase_attention_record
 from credit.services.auto_recharge import auto_recharge_refused, refusal_reason
 from credit.services.purchases import (
     purchase_credit,
@@ -127,8 +132,10 @@ def _process(row_id: int, event: dict) -> int:
             with transaction.atomic():
                 organization = _handle(event, fetched)
         except ApplicationError as error:
-            # Our own rules refused it: a retry would be refused the same way.
+            # Our own rules refused it: a retry would be refused the same way. Never dropped:
+            # platform staff see it on the purchase and are emailed.
             refused = str(error)
+            organization = _needs_attention(event, error)
         except Exception as error:
             # Unexpected: answered 500 so that Stripe retries.
             logger.exception("Stripe event %s could not be handled", event["id"])
@@ -142,6 +149,25 @@ def _process(row_id: int, event: dict) -> int:
         _record_error(row_id, failed)
         return 500
     return 200
+
+
+def _needs_attention(event: dict, error: ApplicationError) -> Organization | None:
+    """Record a refused payment on its purchase for platform staff; its organization."""
+    if isinstance(error, PaymentNotCredited):
+        purchase, problem = error.purchase, error.problem
+    else:
+        purchase, problem = _purchase_of(event["data"]["object"]), error.code
+    if purchase is None:
+        logger.error("Stripe event %s refused: %s", event["id"], error)
+        return None
+    with tenant_scope(purchase.organization):
+        purchase_attention_record(
+            purchase=purchase,
+            problem=problem,
+            reason=_("%(reason)s (Stripe event %(event)s)")
+            % {"reason": error.message, "event": event["id"]},
+        )
+    return purchase.organization
 
 
 def _record_error(row_id: int, error: str) -> None:
@@ -229,22 +255,28 @@ def _purchase_of(obj: dict) -> Purchase | None:
 
 
 def _check_amount(purchase: Purchase, amount, currency) -> None:
-    """Refuse to credit a payment whose amount or currency is not the purchase's."""
+    """Refuse to credit a payment whose amount or currency is not the purchase's own."""
     if amount is None and currency is None:
         return
-    expected_currency = purchase.organization.currency.lower()
-    if str(currency or "").lower() != expected_currency or amount != to_minor_units(
-        purchase.amount
-    ):
-        raise ApplicationError(
-            f"Purchase {purchase.pk}: Stripe reports {amount} {currency}, "
-            f"the purchase is {purchase.amount}; not credited."
+    expected = purchase.amount
+    currency = str(currency or "").upper()
+    if currency == str(expected.currency) and amount == to_minor_units(expected):
+        return
+    reported = f"{amount} {currency or '?'}"
+    if isinstance(amount, int) and currency in CURRENCIES:
+        reported = str(from_minor_units(amount, currency))
+    raise PaymentNotCredited(
+        _(
+            "Stripe reports a payment of %(reported)s for purchase %(number)s of %(expected)s: "
+            "not credited."
         )
+        % {"reported": reported, "number": purchase.number, "expected": expected},
+        purchase=purchase,
+        problem="amount",
+    )
 
 
 def _credit(purchase: Purchase, payment_intent_id: str) -> None:
-    if purchase.status == Purchase.Status.CANCELED:
-        raise ApplicationError(f"Purchase {purchase.pk} was canceled; paid at Stripe.")
     purchase_credit(purchase=purchase, payment_intent_id=payment_intent_id)
 
 
@@ -307,8 +339,20 @@ def _reason_of(code: str, error: dict) -> str:
 
 def _charge_refunded(purchase: Purchase, charge: dict, fetched: _Fetched) -> None:
     currency = str(charge.get("currency") or "").upper()
-    if currency != purchase.organization.currency:
-        raise ApplicationError(f"Refund in {currency} for purchase {purchase.pk}; not applied.")
+    if currency != str(purchase.amount.currency):
+        raise PaymentNotCredited(
+            _(
+                "Stripe reports a refund in %(currency)s for purchase %(number)s in "
+                "%(expected)s: not applied."
+            )
+            % {
+                "currency": currency or "?",
+                "number": purchase.number,
+                "expected": purchase.amount.currency,
+            },
+            purchase=purchase,
+            problem="refund_currency",
+        )
     if purchase.status in (*Purchase.IN_FLIGHT, Purchase.Status.FAILED) and charge.get("paid"):
         # The refund came before the news of the payment: the money did arrive first.
         _credit(purchase, _id(charge, "payment_intent"))

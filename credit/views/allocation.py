@@ -40,8 +40,16 @@ from credit.selectors.balances import (
     take_back_preview,
 )
 from credit.selectors.balances import member_credit as member_credit_of
-from credit.selectors.history import member_transfers, transfer_keys_used
-from credit.services.allocation import CompanyBalanceShort, credit_allocate, credit_take_back
+from credit.selectors.history import member_transfers
+from credit.services.allocation import (
+    ALLOCATE,
+    TAKE_BACK,
+    CompanyBalanceShort,
+    credit_allocate,
+    credit_take_back,
+    form_already_posted,
+    form_idempotency_key,
+)
 from credit.services.caps import member_spending_cap_set
 from organizations.models import Member
 from organizations.views import client_ip
@@ -49,8 +57,6 @@ from skypemgr.errors import ApplicationError
 from skypemgr.forms import form_error
 
 START, EDIT, PREVIEW, CONFIRM = "start", "edit", "preview", "confirm"
-# Key prefixes: the ledger's keys are "<prefix>:<form key>:member:<member id>".
-ALLOCATE_KEY, TAKE_BACK_KEY = "allocate", "take-back"
 RECENT_MOVEMENTS = 10
 
 
@@ -96,13 +102,14 @@ def _hidden_fields(form) -> list[tuple[str, str]]:
     return pairs
 
 
-def _already_done(request, prefix: str, form, members) -> bool:
+def _already_done(request, action: str, form, members) -> bool:
     """Whether this form's transfers were posted (the form was sent before)."""
-    return transfer_keys_used(
+    return form_already_posted(
         organization=request.org,
-        keys=[f"{prefix}:{form.key}:member:{member.pk}" for member in members],
-        prefix=f"{prefix}:{form.key}:",
-        since=form.issued_at,
+        action=action,
+        form_key=form.key,
+        members=members,
+        issued_at=form.issued_at,
     )
 
 
@@ -141,7 +148,7 @@ def allocate(request):
         return render(request, "credit/allocate.html", {"form": form})
     members = _targets(request, form, holding_credit=False)
     amount = form.cleaned_data["amount"]
-    if step == CONFIRM and _already_done(request, ALLOCATE_KEY, form, members):
+    if step == CONFIRM and _already_done(request, ALLOCATE, form, members):
         messages.info(request, _("This allocation was already made; the credit moved once."))
         return redirect("credit:overview", org_slug=request.org.slug)
     plan = allocation_preview(organization=request.org, members=members, amount=amount)
@@ -157,7 +164,7 @@ def allocate(request):
             actor=request.member,
             members=[line.member for line in plan.lines],
             amount=amount,
-            idempotency_key=f"{ALLOCATE_KEY}:{form.key}",
+            idempotency_key=form_idempotency_key(action=ALLOCATE, form_key=form.key),
             memo=form.cleaned_data.get("memo", ""),
             ip_address=client_ip(request),
         )
@@ -188,7 +195,7 @@ def take_back(request):
         return render(request, "credit/take_back.html", {"form": form})
     members = _targets(request, form, holding_credit=True)
     amount = form.amount_or_all
-    if step == CONFIRM and _already_done(request, TAKE_BACK_KEY, form, members):
+    if step == CONFIRM and _already_done(request, TAKE_BACK, form, members):
         messages.info(request, _("This take-back was already made; the credit moved once."))
         return redirect("credit:overview", org_slug=request.org.slug)
     plan = take_back_preview(organization=request.org, members=members, amount=amount)
@@ -206,7 +213,7 @@ def take_back(request):
             actor=request.member,
             members=[line.member for line in plan.lines],
             amount=amount,
-            idempotency_key=f"{TAKE_BACK_KEY}:{form.key}",
+            idempotency_key=form_idempotency_key(action=TAKE_BACK, form_key=form.key),
             memo=form.cleaned_data.get("memo", ""),
             ip_address=client_ip(request),
         )
@@ -263,8 +270,9 @@ def _member_action(request, member: Member, action: str, form) -> str | None:
         if data["cap"] is None:
             return _("%(name)s has no monthly spending cap now.") % {"name": member}
         return _("%(name)s may spend up to %(cap)s a month.") % {"name": member, "cap": data["cap"]}
-    prefix = ALLOCATE_KEY if action == GIVE else TAKE_BACK_KEY
-    if _already_done(request, prefix, form, [member]):
+    done_by = ALLOCATE if action == GIVE else TAKE_BACK
+    key = form_idempotency_key(action=done_by, form_key=form.key)
+    if _already_done(request, done_by, form, [member]):
         return _("This was already done; the credit moved once.")
     if action == GIVE:
         if member.status == Member.Status.INVITED:
@@ -274,12 +282,12 @@ def _member_action(request, member: Member, action: str, form) -> str | None:
             )
         credit_allocate(
             organization=organization, actor=actor, members=[member], amount=data["amount"],
-            idempotency_key=f"{prefix}:{form.key}", memo=data.get("memo", ""), ip_address=ip,
+            idempotency_key=key, memo=data.get("memo", ""), ip_address=ip,
         )  # fmt: skip
         return _("%(amount)s given to %(name)s.") % {"amount": data["amount"], "name": member}
     [transfer] = credit_take_back(
         organization=organization, actor=actor, members=[member], amount=form.amount_or_all,
-        idempotency_key=f"{prefix}:{form.key}", memo=data.get("memo", ""), ip_address=ip,
+        idempotency_key=key, memo=data.get("memo", ""), ip_address=ip,
     )  # fmt: skip
     return _("%(amount)s taken back from %(name)s.") % {"amount": transfer.amount, "name": member}
 

@@ -3,7 +3,7 @@ webhook and never credits), the purchase history and receipts, the company auto-
 saved payment method, and the credit settings.
 
 Who may do what: the role matrix (organizations.roles) lets finance open these pages; buying
-also needs `may_purchase` (owners, and the finance members an owner allowed); the others see
+also needs `may_buy` (owners, and the finance members an owner allowed); the others see
 a page saying who can buy. Auto-recharge, the payment method and the settings are the owners'
 to change; finance reads them.
 """
@@ -26,12 +26,14 @@ from credit.forms.purchases import (
     new_form_key,
 )
 from credit.models import Purchase
+from credit.selectors.balances import may_buy
 from credit.selectors.ledger import organization_balances
 from credit.selectors.purchases import bank_transfer_details, purchasers_of, purchases_filtered
+from credit.selectors.settings import credit_purchasers, credit_settings
 from credit.services import receipts
 from credit.services import settings as settings_services
 from credit.services.auto_recharge import auto_recharged_this_month
-from credit.services.purchases import credit_settings, may_purchase, purchase_limits
+from credit.services.purchases import purchase_limits
 from credit.services.stripe_gateway import (
     StripeUnavailable,
     checkout_origins,
@@ -112,7 +114,7 @@ def _purchase_or_404(request, purchase_id: int) -> Purchase:
 @require_http_methods(["GET", "POST"])
 def buy(request):
     organization = request.org
-    if not may_purchase(organization, request.member):
+    if not may_buy(organization=organization, member=request.member):
         return render(
             request,
             "credit/buy_denied.html",
@@ -206,7 +208,7 @@ def _status_context(request, purchase: Purchase) -> dict:
         "purchase": purchase,
         "settled": settled,
         "balances": organization_balances(request.org) if settled else None,
-        "can_buy": may_purchase(request.org, request.member),
+        "can_buy": may_buy(organization=request.org, member=request.member),
         "can_allocate": Role(request.member.role).at_least(Role.ADMIN),
     }
 
@@ -229,7 +231,7 @@ def purchase_list(request):
             "filters": filters,
             "filtered": bool(status or method),
             "page": Paginator(purchases, PAGE_SIZE).get_page(request.GET.get("page")),
-            "can_buy": may_purchase(request.org, request.member),
+            "can_buy": may_buy(organization=request.org, member=request.member),
         },
     )
 
@@ -250,7 +252,7 @@ def purchase_detail(request, purchase_id: int):
             else None,
             "bank": bank_transfer_details() if waiting_bank else None,
             "waiting_bank": waiting_bank,
-            "can_buy": may_purchase(request.org, request.member),
+            "can_buy": may_buy(organization=request.org, member=request.member),
         },
     )
 
@@ -357,7 +359,7 @@ def credit_settings_view(request):
         "billing_name": row.billing_name,
         "billing_address": row.billing_address,
         "vat_number": row.vat_number,
-        "purchasers": list(row.purchasers.all()),
+        "purchasers": list(credit_purchasers(organization)),
         "low_balance_warning": row.low_balance_warning,
     }
     form, saved = _owners_form(

@@ -5,6 +5,7 @@ Owns the link between an InvitationDelivery and its OutboundMessage; the outbox 
 """
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -15,11 +16,17 @@ from django.utils import timezone, translation
 
 from members import tokens
 from members.models import Invitation, InvitationDelivery
+from organizations.models import Organization
 from organizations.scoping import all_tenants
 from outbox.models import OutboundMessage
 from outbox.services import message_mark_failed
 
 BATCH_SIZE = 100
+# A delivery not written this long after it was recorded lost its task; older than STUCK_FOR
+# it is left alone (an invitation sent days late would surprise more than help).
+STUCK_AFTER = timedelta(minutes=10)
+STUCK_FOR = timedelta(days=2)
+STUCK_LIMIT = 5000
 
 
 def invitation_link(invitation: Invitation) -> str:
@@ -27,26 +34,29 @@ def invitation_link(invitation: Invitation) -> str:
     return settings.SITE_URL + reverse("members:invitation-open", kwargs={"token": token})
 
 
-def invitation_deliveries_write(*, delivery_ids: Sequence[int]) -> list[int]:
-    """Write the messages of these deliveries, once, and return the ids of those to send.
+def invitation_deliveries_write(
+    *, organization: Organization, delivery_ids: Sequence[int]
+) -> list[int]:
+    """Write the messages of these deliveries of the organization, once, and return the ids
+    of those to send.
 
     Locks the delivery rows; a delivery already written keeps its message (which is returned
     again: sending is idempotent). A delivery of an invitation revoked or answered meanwhile
     writes nothing; one with nowhere to write (a username without a verified email) is marked
-    written without a message.
+    written without a message. Ids of another organization's deliveries are ignored.
     """
     with transaction.atomic():
-        with all_tenants("a task names its deliveries by id; each row carries its organization"):
-            deliveries = list(
-                InvitationDelivery.objects.select_for_update(of=("self",))
-                .select_related(
-                    "invitation__organization",
-                    "invitation__invited_by__user",
-                    "invitation__invited_user",
-                )
-                .filter(pk__in=delivery_ids)
-                .order_by("pk")
+        deliveries = list(
+            InvitationDelivery.objects.for_org(organization)
+            .select_for_update(of=("self",))
+            .select_related(
+                "invitation__organization",
+                "invitation__invited_by__user",
+                "invitation__invited_user",
             )
+            .filter(pk__in=delivery_ids)
+            .order_by("pk")
+        )
         to_send, messages, written = [], [], []
         rendered: dict[tuple, dict[str, str]] = {}
         for delivery in deliveries:
@@ -66,8 +76,9 @@ def invitation_deliveries_write(*, delivery_ids: Sequence[int]) -> list[int]:
         for delivery in written:
             # Re-assign so that the foreign key takes the id bulk_create gave the message.
             delivery.message = delivery.message
-        with all_tenants("the deliveries of one task may belong to several organizations"):
-            InvitationDelivery.objects.bulk_update(written, ["message", "written_at"])
+        InvitationDelivery.objects.for_org(organization).bulk_update(
+            written, ["message", "written_at"]
+        )
         return to_send + [message.pk for message in messages]
 
 
@@ -166,13 +177,40 @@ def _account_email(invitation: Invitation) -> str:
     return address.email if address else ""
 
 
-def invitation_deliveries_fail(*, delivery_ids: Sequence[int], reason: str) -> None:
+def invitation_deliveries_fail(
+    *, organization: Organization, delivery_ids: Sequence[int], reason: str
+) -> None:
     """Give up on deliveries whose messages could not be sent after every retry."""
-    with all_tenants("a task names its deliveries by id; each row carries its organization"):
-        message_ids = list(
-            InvitationDelivery.objects.filter(
-                pk__in=delivery_ids, message__isnull=False
-            ).values_list("message_id", flat=True)
-        )
+    message_ids = list(
+        InvitationDelivery.objects.for_org(organization)
+        .filter(pk__in=delivery_ids, message__isnull=False)
+        .values_list("message_id", flat=True)
+    )
     for message_id in message_ids:
         message_mark_failed(message_id=message_id, reason=reason)
+
+
+def invitation_deliveries_stuck() -> list[tuple[int, list[int]]]:
+    """Deliveries never written STUCK_AFTER after they were recorded (the task that writes
+    them never reached a worker: the broker was down), by organization, in batches: the
+    sweep's query. Pending invitations only, recorded within the last STUCK_FOR."""
+    now = timezone.now()
+    with all_tenants("the stuck-invitation sweep looks at every organization"):
+        rows = (
+            InvitationDelivery.objects.filter(
+                written_at__isnull=True,
+                created_at__lt=now - STUCK_AFTER,
+                created_at__gte=now - STUCK_FOR,
+                invitation__status=Invitation.Status.PENDING,
+            )
+            .order_by("organization_id", "pk")
+            .values_list("organization_id", "pk")[:STUCK_LIMIT]
+        )
+        by_organization: dict[int, list[int]] = {}
+        for organization_id, delivery_id in rows:
+            by_organization.setdefault(organization_id, []).append(delivery_id)
+    return [
+        (organization_id, ids[start : start + BATCH_SIZE])
+        for organization_id, ids in by_organization.items()
+        for start in range(0, len(ids), BATCH_SIZE)
+    ]

@@ -7,9 +7,9 @@ import pytest
 from djmoney.money import Money
 
 from credit.models import Account, CreditSettings
+from credit.selectors.settings import credit_settings
 from credit.selectors.spending import member_may_spend, member_spend_this_month
 from credit.services import alerts, auto_recharge, ledger
-from credit.services.purchases import credit_settings
 from credit.tasks.rules import check_auto_recharges
 from organizations.models import AuditEvent
 from tests.credit.rules_support import emails, fund, give, money, spend, utc

@@ -14,7 +14,7 @@ from djmoney.money import Money
 
 from credit.forms.allocation import new_key
 from credit.models import Account, CreditRule, Purchase
-from credit.services.purchases import credit_settings
+from credit.selectors.settings import credit_settings
 from tests.credit.rules_support import fund, give
 from tests.factories import MemberFactory, OrganizationFactory
 from tests.tenancy import snapshot
@@ -49,8 +49,6 @@ def scene(db, login):
         employee = MemberFactory(organization=org)
         fund(org, Money(100_000, currency))
         give(org, employee, Money(50_000, currency))
-        # Before the snapshot: some credit pages still create this row when first shown.
-        credit_settings(org)
         client = login(owner)
         client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
         return Scene(org, owner, employee, client)

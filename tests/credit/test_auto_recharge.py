@@ -12,9 +12,10 @@ from django.urls import reverse
 from djmoney.money import Money
 
 from credit.models import Account, Purchase, Transfer
+from credit.selectors.settings import credit_settings
 from credit.services import auto_recharge as service
 from credit.services.ledger import system_account, transfer_post
-from credit.services.purchases import credit_settings, purchase_create, purchase_credit
+from credit.services.purchases import purchase_create, purchase_credit
 from credit.services.stripe_gateway import payment_intent_off_session_create
 from organizations.models import AuditEvent
 from outbox.models import OutboundMessage
@@ -291,8 +292,8 @@ def test_a_repeated_charge_is_the_same_charge(low, stripe_fake):
     second = payment_intent_off_session_create(
         purchase=purchase, customer_id="cus_saved", payment_method_id="pm_saved"
     )
-    service.auto_recharge_charge(purchase_id=purchase.pk)
-    service.auto_recharge_charge(purchase_id=purchase.pk)
+    service.auto_recharge_charge(organization=low, purchase_id=purchase.pk)
+    service.auto_recharge_charge(organization=low, purchase_id=purchase.pk)
 
     assert first["id"] == second["id"]
     assert len(stripe_fake.payment_intents) == 1
@@ -305,19 +306,21 @@ def test_stripe_out_of_reach_fails_the_recharge_after_the_retries(low, stripe_fa
     stripe_fake.close()
 
     with pytest.raises(stripe.APIConnectionError):
-        service.auto_recharge_charge(purchase_id=purchase.pk)
+        service.auto_recharge_charge(organization=low, purchase_id=purchase.pk)
     purchase.refresh_from_db()
     assert purchase.status == Purchase.Status.PENDING
 
-    service.auto_recharge_give_up(purchase_id=purchase.pk, reason="Stripe could not be reached.")
+    service.auto_recharge_give_up(
+        organization=low, purchase_id=purchase.pk, reason="Stripe could not be reached."
+    )
     purchase.refresh_from_db()
     assert purchase.status == Purchase.Status.FAILED
     # A network failure says nothing about the card: auto-recharge stays on.
     assert credit_settings(low).auto_recharge_enabled is True
 
 
-def test_a_missing_purchase_is_nothing_to_charge(db):
-    assert service.auto_recharge_charge(purchase_id=987654321) is None
+def test_a_missing_purchase_is_nothing_to_charge(org):
+    assert service.auto_recharge_charge(organization=org, purchase_id=987654321) is None
 
 
 @pytest.mark.django_db(transaction=True)

@@ -9,8 +9,8 @@ from django.utils import timezone
 from djmoney.money import Money
 
 from credit.models import Purchase, Transfer
+from credit.selectors.settings import credit_settings
 from credit.services import auto_recharge as service
-from credit.services.purchases import credit_settings
 from credit.tasks.purchases import reconcile_auto_recharges
 from outbox.models import OutboundMessage
 from tests.credit.stripe_fake import stripe_fake_server  # noqa: F401 (the stripe_fake fixture)

@@ -226,7 +226,7 @@ def test_finance_sees_the_balance_but_cannot_manage_it(
 
 
 def test_finance_members_an_owner_allowed_see_buy_credit(org, owner, finance, login):
-    from credit.services.purchases import credit_settings
+    from credit.selectors.settings import credit_settings
 
     client = login(finance)
     before = snapshot(org)

@@ -4,7 +4,8 @@ import pytest
 from django.urls import reverse
 from djmoney.money import Money
 
-from credit.services.purchases import credit_settings, may_purchase
+from credit.selectors.balances import may_buy
+from credit.selectors.settings import credit_settings
 from organizations.models import AuditEvent, Member
 from organizations.roles import Role
 from organizations.scoping import tenant_scope
@@ -48,7 +49,7 @@ def test_the_owner_saves_the_billing_details_and_the_purchasers(org, owner, fina
     assert row.low_balance_warning == Money(50, "EUR")
     with tenant_scope(org):
         assert list(row.purchasers.all()) == [finance]
-        assert may_purchase(org, finance)
+        assert may_buy(organization=org, member=finance)
     event = AuditEvent.objects.for_org(org).get(verb="credit_settings.updated")
     assert event.data["purchasers"] == [finance.pk]
 
@@ -59,7 +60,7 @@ def test_taking_a_purchaser_off(org, owner, finance, login):
     login(owner).post(settings_url(org), settings_data())
 
     with tenant_scope(org):
-        assert not may_purchase(org, finance)
+        assert not may_buy(organization=org, member=finance)
 
 
 @pytest.mark.parametrize("who", ["admin", "employee", "other_finance", "suspended", "unknown"])

@@ -27,6 +27,7 @@ from credit.models import Account, Purchase, Transfer
 from credit.selectors.ledger import ledger_problems
 from credit.services.allocation import CompanyBalanceShort, credit_allocate, credit_take_back
 from credit.services.ledger import (
+    IdempotencyKeyReused,
     InsufficientFunds,
     Movement,
     member_wallet,
@@ -75,7 +76,8 @@ class Books(RuleBasedStateMachine):
         self.refund_keys: set[tuple[int, str]] = set()
         self.allocations: list[tuple[str, list, Decimal]] = []
         self.take_backs: list[tuple[str, list, Decimal | None, dict[int, Decimal]]] = []
-        self.usage_keys: set[str] = set()
+        # Each usage key, with the member and the amount it was posted for.
+        self.usage_keys: dict[str, tuple] = {}
         # One audit event per allocation or take-back that moved money, none for replays.
         self.audited = {"credit.allocated": 0, "credit.taken_back": 0}
 
@@ -229,13 +231,31 @@ class Books(RuleBasedStateMachine):
         """Usage-like postings: a member spends at most what they hold."""
         member = data.draw(st.sampled_from([m for m in self.members if self.wallets[m.pk] > 0]))
         amount = data.draw(amounts("0.0001", str(self.wallets[member.pk])))
-        replay = self.usage_keys and data.draw(st.booleans())
-        key = data.draw(st.sampled_from(sorted(self.usage_keys))) if replay else self._key("usage")
+        key = self._key("usage")
         self._use(member, amount, key)
-        if key not in self.usage_keys:
-            self.usage_keys.add(key)
-            self.wallets[member.pk] -= amount
-            self.usage += amount
+        self.usage_keys[key] = (member, amount)
+        self.wallets[member.pk] -= amount
+        self.usage += amount
+
+    @precondition(lambda self: self.usage_keys)
+    @rule(data=st.data())
+    def use_again(self, data):
+        """Usage told twice is recorded once, even when the wallet holds less now."""
+        key = data.draw(st.sampled_from(sorted(self.usage_keys)))
+        member, amount = self.usage_keys[key]
+        self._use(member, amount, key)
+
+    @precondition(lambda self: self.usage_keys)
+    @rule(data=st.data(), extra=amounts("0.0001", "1"))
+    def use_a_key_for_another_movement(self, data, extra):
+        """A key seen before, for another amount or member: refused, and nothing moves."""
+        key = data.draw(st.sampled_from(sorted(self.usage_keys)))
+        member, amount = self.usage_keys[key]
+        other = data.draw(st.sampled_from(self.members))
+        if other.pk == member.pk:
+            amount = amount + extra
+        with pytest.raises(IdempotencyKeyReused):
+            self._use(other, amount, key)
 
     @rule(data=st.data(), extra=amounts("0.0001", "10"))
     def overspend(self, data, extra):

@@ -8,9 +8,9 @@ from django.db import connection
 from django.utils import timezone
 
 from credit.models import Transfer
+from credit.selectors.settings import credit_settings
 from credit.services import auto_recharge, rules
 from credit.services.allocation import credit_allocate, credit_take_back
-from credit.services.purchases import credit_settings
 from credit.tasks import rules as tasks
 from credit.tasks.rules import check_auto_recharges, run_monthly_rules
 from members.models import ListMembership

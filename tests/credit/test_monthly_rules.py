@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 
 from credit.models import CreditRuleRun, Transfer
+from credit.selectors.settings import credit_settings
 from credit.services import auto_recharge, rules
-from credit.services.purchases import credit_settings
 from credit.tasks.rules import run_monthly_rules
 from members.models import ListMembership
 from organizations.models import AuditEvent, Member

@@ -6,10 +6,28 @@ from django.urls import reverse
 from djmoney.money import Money
 
 from credit.models import Purchase, Transfer
-from credit.services.purchases import credit_settings, purchase_credit, purchase_fail
+from credit.selectors.settings import credit_settings
+from credit.services.purchases import purchase_credit, purchase_fail
 from organizations.roles import Role
+from organizations.services import organization_update
 from tests.credit.stripe_fake import stripe_fake_server  # noqa: F401 (the stripe_fake fixture)
 from tests.factories import MemberFactory, OrganizationFactory, PurchaseFactory
+
+
+def in_yen(owner):
+    """The owner's organization switched to yen before its first purchase, as the settings
+    page does it."""
+    org = owner.organization
+    organization_update(
+        organization=org,
+        actor=owner,
+        name=org.name,
+        country=org.country.code,
+        time_zone=org.time_zone,
+        currency="JPY",
+    )
+    org.refresh_from_db()
+    return org
 
 
 def buy_url(org) -> str:
@@ -101,9 +119,7 @@ def test_a_saved_customer_is_reused(org, owner, login, stripe_fake):
 
 
 def test_yen_have_no_minor_unit(owner, login, stripe_fake):
-    org = owner.organization
-    org.currency = "JPY"
-    org.save()
+    org = in_yen(owner)
 
     page = login(owner).get(buy_url(org))
     assert page.context["form"].fields["amount_choice"].choices[0][0] == "5000"
@@ -117,9 +133,7 @@ def test_yen_have_no_minor_unit(owner, login, stripe_fake):
 
 
 def test_yen_refuse_decimals(owner, login, stripe_fake):
-    org = owner.organization
-    org.currency = "JPY"
-    org.save()
+    org = in_yen(owner)
 
     response = buy(login(owner), org, amount_choice="other", custom_amount="1000.5")
 

@@ -5,16 +5,33 @@ from django.core import mail
 from django.urls import reverse
 from djmoney.money import Money
 
+from credit.selectors.settings import credit_settings
 from credit.services.purchases import (
-    credit_settings,
     purchase_create,
     purchase_credit,
     purchase_refund,
 )
 from credit.services.receipts import pdf_text, receipt_attachment, receipt_pdf
+from organizations.services import organization_update
 from outbox.attachments import attachment_build
 from outbox.models import OutboundMessage
 from tests.factories import MemberFactory, UserFactory
+
+
+def in_yen(owner):
+    """The owner's organization switched to yen before its first purchase, as the settings
+    page does it."""
+    org = owner.organization
+    organization_update(
+        organization=org,
+        actor=owner,
+        name=org.name,
+        country=org.country.code,
+        time_zone=org.time_zone,
+        currency="JPY",
+    )
+    org.refresh_from_db()
+    return org
 
 
 def paid_purchase(org, owner, amount=100, method="bank_transfer"):
@@ -79,9 +96,7 @@ def test_text_outside_the_pdf_fonts_does_not_break_the_pdf(org, owner, billing):
 
 
 def test_receipts_in_yen(owner, login):
-    org = owner.organization
-    org.currency = "JPY"
-    org.save()
+    org = in_yen(owner)
     purchase = paid_purchase(org, owner, amount=10000)
 
     page = login(owner).get(url("purchase-detail", purchase)).content.decode()
@@ -102,9 +117,7 @@ def test_a_receipt_after_a_partial_refund(org, owner, login):
 
 
 def test_a_refund_outside_eur(owner):
-    org = owner.organization
-    org.currency = "JPY"
-    org.save()
+    org = in_yen(owner)
     purchase = paid_purchase(org, owner, amount=10000)
 
     purchase = purchase_refund(purchase=purchase, amount=2500, refund_key="re_1")

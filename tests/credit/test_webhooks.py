@@ -12,11 +12,11 @@ from djmoney.money import Money
 
 from credit.models import Account, Purchase, StripeEvent, Transfer
 from credit.selectors.ledger import organization_balances
+from credit.selectors.settings import credit_settings
 from credit.services import purchases as purchase_services
 from credit.services import webhooks
 from credit.services.allocation import credit_allocate
 from credit.services.ledger import system_account
-from credit.services.purchases import credit_settings
 from credit.services.stripe_gateway import purchase_checkout_start
 from organizations.models import AuditEvent
 from outbox.models import OutboundMessage

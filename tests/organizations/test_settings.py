@@ -51,13 +51,28 @@ def test_currency_is_fixed_once_money_moved(org, owner, login):
     Organization.objects.filter(pk=org.pk).update(currency_locked_at=timezone.now())
     org.refresh_from_db()
     page = login(owner).get(url(org)).content.decode()
-    assert "The currency is fixed now that money has moved" in page
-    response = login(owner).post(url(org), {**FORM, "currency": "USD"})
+    assert "The currency is fixed now that credit has been bought" in page
+    # A browser leaves the disabled currency out: the rest is saved.
+    response = login(owner).post(url(org), {key: FORM[key] for key in FORM if key != "currency"})
     assert response.status_code == 302
     org.refresh_from_db()
     assert (org.currency, org.name) == ("EUR", "Acme Group")
     with pytest.raises(ApplicationError, match="currency is fixed"):
         organization_update(organization=org, actor=owner, **{**CHANGES, "currency": "USD"})
+
+
+def test_a_form_sent_after_the_currency_was_fixed_says_so(org, owner, login):
+    """The page was opened before the first purchase and sent after it."""
+    Organization.objects.filter(pk=org.pk).update(currency_locked_at=timezone.now())
+
+    response = login(owner).post(url(org), {**FORM, "name": "Acme Group", "currency": "USD"})
+
+    assert response.status_code == 200
+    assert "The currency is fixed now that credit has been bought" in str(
+        response.context["form"].errors["currency"]
+    )
+    org.refresh_from_db()
+    assert (org.currency, org.name) == ("EUR", "Acme SARL")
 
 
 def test_bad_settings_change_nothing(org, owner, login):

@@ -118,7 +118,7 @@ def credit_rule_create(
         threshold = monthly_max = None
 
     with transaction.atomic():
-        Organization.objects.select_for_update().get(pk=organization.pk)
+        Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
         if idempotency_key:
             done = (
                 AuditEvent.objects.for_org(organization)

@@ -25,6 +25,7 @@ from members.services.invitations.limits import (
 from organizations.audit import audit_record_many
 from organizations.models import Member, Organization
 from organizations.roles import Role
+from skypemgr.after_commit import task_after_commit
 from skypemgr.errors import ApplicationError
 
 
@@ -154,14 +155,19 @@ def _record_deliveries(
 
 
 def _send_after_commit(deliveries: Sequence[InvitationDelivery]) -> None:
-    """One task per batch of deliveries, so that a worker sends a batch over one connection."""
+    """One task per batch of deliveries, so that a worker sends a batch over one connection.
+    With the broker down the invitations are saved all the same; the stuck-invitation sweep
+    (members.send_stuck_invitations) sends them."""
     from members.services.delivery import BATCH_SIZE
     from members.tasks import send_invitations
 
     ids = [delivery.pk for delivery in deliveries]
+    if not ids:
+        return
+    organization_id = deliveries[0].organization_id
     batches = [ids[start : start + BATCH_SIZE] for start in range(0, len(ids), BATCH_SIZE)]
     for batch in batches:
-        send_invitations.delay_on_commit(batch)
+        task_after_commit(send_invitations, organization_id, batch)
 
 
 def _audit(organization, actor, verb, invitation, ip_address, data=None) -> dict:
