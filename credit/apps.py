@@ -9,14 +9,17 @@ class CreditConfig(AppConfig):
     verbose_name = _("Credit")
 
     def ready(self):
+        from credit import audit
         from credit.demo import demo_credit_load
         from credit.services import caps, receipts, rules, stripe_gateway
+        from organizations.audit_sentences import register_audit_sentences
         from organizations.extensions import register_demo_loader
         from organizations.models import register_audit_verbs
         from outbox.attachments import attachment_register
 
         for verbs in (caps.AUDIT_VERBS, rules.AUDIT_VERBS, stripe_gateway.AUDIT_VERBS):
             register_audit_verbs(verbs)
+        register_audit_sentences(audit.SENTENCES, loader=audit.rows_for_events)
         attachment_register("credit.receipt", receipts.receipt_attachment)
         register_demo_loader("credit", demo_credit_load)
         self._show_credit_on_other_pages()

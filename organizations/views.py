@@ -72,7 +72,7 @@ def organization_home(request):
         return redirect("dashboard:my-account", org_slug=request.org.slug)
     recent = []
     if Role(request.member.role).at_least(Role.ADMIN):
-        recent = selectors.audit_events_for_org(request.org)[:8]
+        recent = selectors.audit_events_recent(request.org)
     return render(
         request,
         "organizations/organization_home.html",
@@ -125,6 +125,7 @@ def audit_log(request):
         verb = ""
     events = selectors.audit_events_for_org(request.org, verb=verb)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
+    page.object_list = selectors.audit_events_describe(request.org, page.object_list)
     verb_choices = sorted(
         ((code, str(label)) for code, label in AUDIT_VERBS.items()), key=lambda c: c[1]
     )
