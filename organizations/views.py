@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from organizations import selectors, services
 from organizations.extensions import home_panels_for
-from organizations.forms import OrganizationForm, OrganizationSettingsForm
+from organizations.forms import OrganizationForm, OrganizationSettingsForm, time_zones_data
 from organizations.models import AUDIT_VERBS
 from organizations.roles import Role
 from skypemgr.errors import ApplicationError
@@ -57,14 +57,17 @@ def organization_create(request):
             )
             return redirect("organizations:home", org_slug=organization.slug)
     return render(
-        request, "organizations/organization_create.html", {"form": form, "verified": verified}
+        request,
+        "organizations/organization_create.html",
+        {"form": form, "verified": verified, "time_zones": time_zones_data()},
     )
 
 
 def _initial_for(request) -> dict:
+    # The time zone is left to follow the country the person picks.
     if request.LANGUAGE_CODE == "fr":
-        return {"country": "FR", "currency": "EUR", "time_zone": "Europe/Paris"}
-    return {"currency": "EUR", "time_zone": "Europe/London"}
+        return {"country": "FR", "currency": "EUR"}
+    return {"currency": "EUR"}
 
 
 def organization_home(request):
@@ -116,7 +119,11 @@ def organization_settings(request):
         else:
             messages.success(request, _("Settings saved."))
             return redirect("organizations:settings", org_slug=organization.slug)
-    return render(request, "organizations/organization_settings.html", {"form": form})
+    return render(
+        request,
+        "organizations/organization_settings.html",
+        {"form": form, "time_zones": time_zones_data()},
+    )
 
 
 def audit_log(request):
