@@ -113,6 +113,7 @@ def test_a_scrolling_table_scrolls_from_the_keyboard(live_server, browser, demo)
     table = page.locator(".table-responsive").first
     assert table.evaluate("t => t.scrollWidth > t.clientWidth")
     table.focus()
+    assert table.evaluate("t => document.activeElement === t")
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
     page.wait_for_function("() => document.querySelector('.table-responsive').scrollLeft > 0")
