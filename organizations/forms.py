@@ -2,6 +2,7 @@
 
 from django import forms
 from django.conf import settings
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
@@ -29,9 +30,10 @@ class OrganizationForm(forms.Form):
     time_zone = forms.ChoiceField(
         label=_("Time zone"),
         required=False,
-        help_text=_(
-            "Months and days in reports start at midnight in this time zone. "
-            "Left empty, it is the country's."
+        help_text=format_lazy(
+            "{} {}",
+            _("Months and days in reports start at midnight in this time zone."),
+            _("Left empty, it is the country's."),
         ),
     )
     # The country the time zone list was shown for: when the country changes on submit, the
