@@ -107,19 +107,26 @@ def audit_events_describe(
 
 
 def _render(event: "AuditEvent", context: AuditContext) -> SafeString:
-    described = None
     describer = _describers.get(event.verb)
     if describer is not None:
         try:
             described = describer(event, context)
+            if described is not None:
+                return _html(event, described)
         except (KeyError, TypeError, ValueError, AttributeError):
-            # Data written by an older version: the plain wording still tells what happened.
+            # Data written by an older version (or a translation missing a placeholder):
+            # the plain wording still tells what happened.
             logger.warning("Audit event %s (%s) could not be worded", event.pk, event.verb)
-    if described is None:
-        described = _plain(event)
-    actor = event.actor_label or _("System")
-    values = {key: conditional_escape(value) for key, value in described.values.items()}
-    values["actor"] = format_html("<strong>{}</strong>", actor)
+    return _html(event, _plain(event))
+
+
+def _html(event: "AuditEvent", described: Sentence) -> SafeString:
+    """The sentence with its values escaped and the actor in bold."""
+    values = {
+        key: "—" if value is None else conditional_escape(value)
+        for key, value in described.values.items()
+    }
+    values["actor"] = format_html("<strong>{}</strong>", event.actor_label or _("System"))
     return mark_safe(conditional_escape(described.template) % values)  # noqa: S308 (escaped)
 
 
