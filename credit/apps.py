@@ -9,10 +9,12 @@ class CreditConfig(AppConfig):
     verbose_name = _("Credit")
 
     def ready(self):
+        from credit import audit
         from credit.demo import demo_credit_load
         from credit.services import caps, corrections, receipts, rules, stripe_gateway
         from credit.services.accounts import system_accounts_create
         from credit.services.settings import credit_amounts_move_to, credit_settings_create
+        from organizations.audit_sentences import register_audit_sentences
         from organizations.extensions import (
             register_currency_changed,
             register_demo_loader,
@@ -28,6 +30,7 @@ class CreditConfig(AppConfig):
             corrections.AUDIT_VERBS,
         ):
             register_audit_verbs(verbs)
+        register_audit_sentences(audit.SENTENCES, loader=audit.rows_for_events)
         attachment_register("credit.receipt", receipts.receipt_attachment)
         register_demo_loader("credit", demo_credit_load)
         register_organization_created("credit-settings", credit_settings_create)

@@ -9,7 +9,9 @@ class MembersConfig(AppConfig):
     verbose_name = _("Members")
 
     def ready(self):
-        from members.audit import AUDIT_VERBS
+        from members.audit import AUDIT_VERBS, SENTENCES
+        from organizations.audit_sentences import register_audit_sentences
         from organizations.models import register_audit_verbs
 
         register_audit_verbs(AUDIT_VERBS)
+        register_audit_sentences(SENTENCES)

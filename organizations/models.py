@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from phonenumber_field.modelfields import PhoneNumberField
@@ -160,7 +161,16 @@ class AuditEvent(TenantModel):
 
     @property
     def verb_display(self) -> str:
-        return str(AUDIT_VERBS.get(self.verb, self.verb))
+        return str(AUDIT_VERBS.get(self.verb) or _("Other action"))
+
+    @cached_property
+    def sentence(self):
+        """What happened, in one sentence (safe HTML). Pages showing many events set it for
+        all of them at once with organizations.audit_sentences.audit_events_describe."""
+        from organizations.audit_sentences import audit_events_describe
+
+        audit_events_describe(self.organization, [self])
+        return self.__dict__["sentence"]
 
 
 # What each audit verb means, for people reading the trail. Apps above this one add theirs

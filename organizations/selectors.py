@@ -3,6 +3,7 @@ the signed-in person."""
 
 from django.db.models import QuerySet
 
+from organizations.audit_sentences import audit_events_describe
 from organizations.models import AuditEvent, Member, Organization
 from organizations.scoping import all_tenants
 
@@ -28,6 +29,11 @@ def audit_events_for_org(organization: Organization, *, verb: str = "") -> Query
     if verb:
         events = events.filter(verb=verb)
     return events.order_by("-created_at", "-id")
+
+
+def audit_events_recent(organization: Organization, *, limit: int = 8) -> list[AuditEvent]:
+    """The latest events, each with its `sentence`."""
+    return audit_events_describe(organization, audit_events_for_org(organization)[:limit])
 
 
 def member_count(organization: Organization) -> int:

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from organizations import selectors, services
 from organizations.extensions import home_panels_for
-from organizations.forms import OrganizationForm, OrganizationSettingsForm
+from organizations.forms import OrganizationForm, OrganizationSettingsForm, time_zones_data
 from organizations.models import AUDIT_VERBS
 from organizations.roles import Role
 from skypemgr.errors import ApplicationError
@@ -64,14 +64,17 @@ def organization_create(request):
             )
             return redirect("organizations:home", org_slug=organization.slug)
     return render(
-        request, "organizations/organization_create.html", {"form": form, "verified": verified}
+        request,
+        "organizations/organization_create.html",
+        {"form": form, "verified": verified, "time_zones": time_zones_data()},
     )
 
 
 def _initial_for(request) -> dict:
+    # The time zone is left to follow the country the person picks.
     if request.LANGUAGE_CODE == "fr":
-        return {"country": "FR", "currency": "EUR", "time_zone": "Europe/Paris"}
-    return {"currency": "EUR", "time_zone": "Europe/London"}
+        return {"country": "FR", "currency": "EUR"}
+    return {"currency": "EUR"}
 
 
 def organization_home(request):
@@ -79,7 +82,7 @@ def organization_home(request):
         return redirect("dashboard:my-account", org_slug=request.org.slug)
     recent = []
     if Role(request.member.role).at_least(Role.ADMIN):
-        recent = selectors.audit_events_for_org(request.org)[:8]
+        recent = selectors.audit_events_recent(request.org)
     return render(
         request,
         "organizations/organization_home.html",
@@ -123,7 +126,11 @@ def organization_settings(request):
         else:
             messages.success(request, _("Settings saved."))
             return redirect("organizations:settings", org_slug=organization.slug)
-    return render(request, "organizations/organization_settings.html", {"form": form})
+    return render(
+        request,
+        "organizations/organization_settings.html",
+        {"form": form, "time_zones": time_zones_data()},
+    )
 
 
 def audit_log(request):
@@ -132,6 +139,7 @@ def audit_log(request):
         verb = ""
     events = selectors.audit_events_for_org(request.org, verb=verb)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
+    page.object_list = selectors.audit_events_describe(request.org, page.object_list)
     verb_choices = sorted(
         ((code, str(label)) for code, label in AUDIT_VERBS.items()), key=lambda c: c[1]
     )

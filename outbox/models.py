@@ -30,8 +30,10 @@ class OutboundMessage(models.Model):
     subject = models.CharField(max_length=998, blank=True)
     body = models.TextField(blank=True)
     html = models.TextField(blank=True)
-    # A file built when the email is sent, e.g. "credit.receipt:42" (see outbox.attachments).
+    # A file built when the email is sent, e.g. "credit.receipt:42" (see outbox.attachments),
+    # and the name it had then (empty until sent, or when there was nothing left to attach).
     attachment = models.CharField(max_length=200, blank=True)
+    attachment_name = models.CharField(max_length=255, blank=True)
     language = models.CharField(max_length=8, blank=True)
     status = models.CharField(max_length=8, choices=Status, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -181,7 +181,8 @@ class _Outcomes:
     def flush(self) -> None:
         if self.delivered:
             OutboundMessage.objects.bulk_update(
-                self.delivered, ["status", "sent_at", "provider_id", "error", "body", "html"]
+                self.delivered,
+                ["status", "sent_at", "provider_id", "error", "body", "html", "attachment_name"],
             )
             self.delivered = []
 
@@ -278,6 +279,7 @@ def _send(message: OutboundMessage, mailer: _Mailer) -> str:
             document = attachment_build(message.attachment)
         if document is not None:
             email.attach(document.filename, document.content, document.mimetype)
+            message.attachment_name = document.filename[:255]
     try:
         mailer.send(email)
     except smtplib.SMTPRecipientsRefused as error:

@@ -1,11 +1,16 @@
-"""The development outbox: every email and SMS sent, newest first (only with DEV_OUTBOX on)."""
+"""The development outbox: every email and SMS sent, newest first, with the files emails
+carried (only with DEV_OUTBOX on)."""
 
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import translation
+from django.utils.http import content_disposition_header
 from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_GET
 
+from outbox.attachments import attachment_build
 from outbox.models import OutboundMessage
 
 
@@ -31,3 +36,19 @@ def outbox_html(request: HttpRequest, pk: int) -> HttpResponse:
     if not message.html:
         raise Http404
     return HttpResponse(message.html)
+
+
+@require_GET
+def outbox_attachment(request: HttpRequest, pk: int) -> HttpResponse:
+    """The file an email names, built now as it was when sent (in the email's language)."""
+    _require_dev_outbox()
+    message = get_object_or_404(OutboundMessage, pk=pk, channel=OutboundMessage.Channel.EMAIL)
+    if not message.attachment:
+        raise Http404
+    with translation.override(message.language or settings.LANGUAGE_CODE):
+        document = attachment_build(message.attachment)
+    if document is None:
+        raise Http404
+    response = HttpResponse(document.content, content_type=document.mimetype)
+    response["Content-Disposition"] = content_disposition_header(True, document.filename)
+    return response

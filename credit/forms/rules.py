@@ -62,7 +62,10 @@ class CreditRuleForm(forms.Form):
     threshold = AmountField(
         label=_("When the balance falls below"),
         required=False,
-        help_text=_("Automatic recharge only."),
+        help_text=_(
+            "Automatic recharge only. Credit taken back from a member is not recharged "
+            "automatically: their recharges resume once they spend again."
+        ),
     )
     monthly_max = AmountField(
         label=_("At most per month"),

@@ -63,6 +63,10 @@ def form_already_posted(
     )
 
 
+# How many names an allocation's audit event keeps (it always keeps the count).
+AUDIT_NAMES = 3
+
+
 class CompanyBalanceShort(ApplicationError):
     """The company balance cannot cover an allocation; `missing` says by how much."""
 
@@ -110,6 +114,11 @@ def _eligible(organization: Organization, members: Sequence[Member]) -> list[Mem
             code="not_joined",
         )
     return found
+
+
+def _names(members: Sequence[Member]) -> list[str]:
+    """The first few names, for the audit trail to say whom credit went to or came from."""
+    return [str(member) for member in members[:AUDIT_NAMES]]
 
 
 def credit_allocate(
@@ -175,11 +184,13 @@ def credit_allocate(
             organization=organization,
             actor=actor,
             verb="credit.allocated",
+            target=targets[0] if len(targets) == 1 else None,
             data={
                 "amount": str(money.amount),
                 "members": len(targets),
                 "total": str((money * len(targets)).amount),
                 "key": idempotency_key,
+                "names": _names(targets),
             },
             ip_address=ip_address,
         )
@@ -219,7 +230,7 @@ def credit_take_back(
                 idempotency_key__in=keys.values()
             )
         }
-        movements = []
+        movements, taken_from = [], []
         # One form posts all its transfers or none: any key seen means the whole form is a
         # replay, and a member it skipped (holding nothing then) stays untouched now.
         replay = bool(done)
@@ -259,6 +270,7 @@ def credit_take_back(
                     memo=memo,
                 )
             )
+            taken_from.append(member)
         if not movements:
             raise ApplicationError(_("These members hold no credit to take back."), code="empty")
         transfers = transfers_post(organization=organization, actor=actor, movements=movements)
@@ -268,10 +280,12 @@ def credit_take_back(
             organization=organization,
             actor=actor,
             verb="credit.taken_back",
+            target=taken_from[0] if len(taken_from) == 1 else None,
             data={
                 "members": len(movements),
                 "total": str(sum((m.amount.amount for m in movements), start=0)),
                 "key": idempotency_key,
+                "names": _names(taken_from),
             },
             ip_address=ip_address,
         )

@@ -197,17 +197,21 @@ def purchase_return(request, purchase_id: int):
 
 @require_GET
 def purchase_status(request, purchase_id: int):
-    """The live part of the return page (htmx polls it every 2 seconds until it settles)."""
+    """The live part of the return page and of a bank transfer's page: htmx polls it (every
+    2 seconds for a card, 10 for a bank transfer) until the purchase settles."""
     purchase = _purchase_or_404(request, purchase_id)
-    return render(request, "credit/purchase_return.html#status", _status_context(request, purchase))
+    context = {**_status_context(request, purchase), "live": True}
+    return render(request, "credit/purchase_return.html#status", context)
 
 
 def _status_context(request, purchase: Purchase) -> dict:
     settled = purchase.status not in Purchase.IN_FLIGHT
+    bank_waiting = purchase.method == Purchase.Method.BANK_TRANSFER and not settled
     return {
         "purchase": purchase,
         "settled": settled,
         "balances": organization_balances(request.org) if settled else None,
+        "bank": bank_transfer_details() if bank_waiting else None,
         "can_buy": may_buy(organization=request.org, member=request.member),
         "can_allocate": Role(request.member.role).at_least(Role.ADMIN),
     }
@@ -253,6 +257,7 @@ def purchase_detail(request, purchase_id: int):
             "bank": bank_transfer_details() if waiting_bank else None,
             "waiting_bank": waiting_bank,
             "can_buy": may_buy(organization=request.org, member=request.member),
+            "can_allocate": Role(request.member.role).at_least(Role.ADMIN),
         },
     )
 
