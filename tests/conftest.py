@@ -27,6 +27,17 @@ def _ledger_stays_sound(request):
 
 
 @pytest.fixture(autouse=True)
+def _english_to_start():
+    """Each test starts in English: a request's language stays active in the thread after it
+    (LocaleMiddleware sets it and leaves it), and a French page would leak into the next test."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     """Password hashing is slow on purpose; tests need it to work, not to resist attack."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
