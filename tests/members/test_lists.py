@@ -267,9 +267,7 @@ def test_the_list_page_search_finds_people_to_add(org, admin, login):
         ({"page": "9" * 40}, ""),
     ],
 )
-def test_an_odd_query_on_the_list_page_is_ignored_with_a_reason(
-    org, admin, login, query, message
-):
+def test_an_odd_query_on_the_list_page_is_ignored_with_a_reason(org, admin, login, query, message):
     MemberFactory(organization=org, display_name="Alice Martin")
     sales = MemberListFactory(organization=org)
     response = login(admin).get(list_url(sales), query)
