@@ -33,6 +33,10 @@ def forget_failed_logins(request, user) -> None:
 
 class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        # No mailbox has an address over 254 characters (RFC 5321), nor can the outbox store
+        # one: nothing to send, and the page answers as for any other unknown address.
+        if len(email) > 254:
+            return
         request = self.request
         ctx = {"email": email, "request": request}
         ctx.update(context)

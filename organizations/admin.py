@@ -1,3 +1,13 @@
+"""Platform staff's view of organizations and their members (organizations.middleware lifts the
+tenant scope in the admin).
+
+Memberships are read-only here: their organization, account, role, status and profile change
+only through the membership services (members.services.membership), which keep the rules (the
+last active owner, who may change whom), record an audit event, and never move a member (and
+their wallet) from one organization to another. Staff see members; the organization's owners
+and admins change them.
+"""
+
 from django.contrib import admin, messages
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -10,8 +20,18 @@ class MemberInline(admin.TabularInline):
     model = Member
     extra = 0
     fields = ("display_name", "email", "role", "status", "joined_at")
-    readonly_fields = ("joined_at",)
+    readonly_fields = fields
     show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Organization)
@@ -56,7 +76,15 @@ class MemberAdmin(admin.ModelAdmin):
     list_display = ("display_name", "organization", "role", "status", "email", "joined_at")
     list_filter = ("role", "status")
     search_fields = ("display_name", "email", "username", "organization__name")
-    raw_id_fields = ("user", "organization")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(AuditEvent)

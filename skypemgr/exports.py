@@ -7,6 +7,7 @@ never cached by a browser or a proxy.
 """
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 import tablib
@@ -21,15 +22,27 @@ FORMATS = {
 # What a spreadsheet reads as the start of a formula. A tab or carriage return first is
 # trimmed by some programs, leaving the next character to decide.
 _FORMULA_START = ("=", "@", "+", "-", "\t", "\r")
-# A phone number or a negative amount keeps its sign: only these characters follow it.
-_NUMBER_LIKE = re.compile(r"[+-][\d\s().,+-]*")
+# A phone number or a negative amount keeps its sign: only digits, spaces, these characters
+# and currency symbols ("-12,50 €", "-$1,000") follow it.
+_NUMBER_PUNCTUATION = frozenset("().,+-")
+
+
+def _number_like(value: str) -> bool:
+    return value[:1] in ("+", "-") and all(
+        char.isdigit()
+        or char.isspace()
+        or char in _NUMBER_PUNCTUATION
+        or unicodedata.category(char) == "Sc"
+        for char in value[1:]
+    )
 
 
 def spreadsheet_safe(value):
     """`value` as a cell a spreadsheet shows as text, not as a formula it would run.
 
     Numbers, dates and empty values pass unchanged; text starting like a formula gets a
-    leading apostrophe, except "+33 6 12 34 56 78" or "-12.50", which hold nothing to run.
+    leading apostrophe, except "+33 6 12 34 56 78", "-12.50" or "-12,50 €", which hold
+    nothing to run.
     """
     if value is None:
         return ""
@@ -38,7 +51,7 @@ def spreadsheet_safe(value):
             return value
         value = str(value)
     value = value.replace("\x00", "")
-    if value.startswith(_FORMULA_START) and not _NUMBER_LIKE.fullmatch(value):
+    if value.startswith(_FORMULA_START) and not _number_like(value):
         return "'" + value
     return value
 

@@ -70,6 +70,7 @@ class DirectoryFilterForm(forms.Form):
     joined_from = forms.DateField(label=_("Joined from"), required=False, widget=DateInput)
     joined_to = forms.DateField(label=_("Joined until"), required=False, widget=DateInput)
     sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SORT_CHOICES)
+    page = forms.IntegerField(min_value=1, required=False)
 
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
@@ -206,6 +207,12 @@ class MemberProfileForm(forms.Form):
             required=False,
             region=country,
             help_text=_("A number in this country, or + and the country code."),
+            error_messages={
+                "invalid": _(
+                    "Enter a valid mobile number: as dialled in this country, or with + and "
+                    "the country code."
+                )
+            },
             widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}),
         )
         self.order_fields(["display_name", "phone", "job_title", "department"])

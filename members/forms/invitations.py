@@ -36,10 +36,6 @@ class InviteForm(forms.Form):
     addresses = forms.CharField(
         label=_("People to invite"),
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "autocomplete": "off"}),
-        help_text=_(
-            "One per line: email addresses, mobile numbers in international format "
-            "(+33 6 12 34 56 78) or usernames. Up to 500 at once; import a file for more."
-        ),
     )
     role = forms.ChoiceField(label=_("Role"))
     lists = forms.ModelMultipleChoiceField(
@@ -57,6 +53,10 @@ class InviteForm(forms.Form):
         self.fields["role"].choices = [(role.value, role.label) for role in roles]
         self.fields["role"].initial = Role.MEMBER
         self.fields["lists"].queryset = MemberList.objects.for_org(organization)
+        self.fields["addresses"].help_text = _(
+            "One per line: email addresses, mobile numbers (as dialled in %(country)s, or + and "
+            "the country code) or usernames. Up to 500 at once; import a file for more."
+        ) % {"country": organization.country.name}
 
     def clean_addresses(self):
         lines = [line.strip() for line in self.cleaned_data["addresses"].splitlines()]
@@ -89,6 +89,7 @@ class InvitationFilterForm(forms.Form):
         required=False,
     )
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    page = forms.IntegerField(min_value=1, required=False)
 
 
 class CodeForm(forms.Form):

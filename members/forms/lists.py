@@ -1,4 +1,5 @@
-"""Forms of the lists pages: a list's name, and who goes in or out of it."""
+"""Forms of the lists pages: a list's name, who goes in or out of it, and the list page's query
+(the search for people to add, the page of members)."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +19,19 @@ class MemberListForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": _("e.g. Sales")}),
         error_messages={"required": _("Enter a name for the list.")},
     )
+
+
+class ListDetailQueryForm(forms.Form):
+    """The list page's query string. A value that does not fit (a NUL byte, a search over 100
+    characters, a page that is not a number) is dropped and its field shows why."""
+
+    q = forms.CharField(label=_("Find people not in the list yet"), required=False, max_length=100)
+    page = forms.IntegerField(min_value=1, required=False)
+
+    def query(self) -> tuple[str, int]:
+        """(search, page number) from the valid part of the query (call after is_valid())."""
+        data = self.cleaned_data
+        return data.get("q") or "", data.get("page") or 1
 
 
 class ListAddMembersForm(forms.Form):

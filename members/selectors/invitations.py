@@ -43,7 +43,14 @@ def invitations_for_org(
 
 
 def delivery_label(invitation: Invitation) -> str:
-    """queued, sent, failed, or in_app (nowhere to write: the person sees it when signed in)."""
+    """queued, sent, failed, or in_app (nowhere to write: the person sees it when signed in).
+
+    An invitation to a username is "in_app" once written, whether an email went to the
+    account or not: telling "sent" from "in_app" (or showing an email's error) would tell the
+    inviter that an account has the username, and whether it has an address.
+    """
+    if invitation.channel == Invitation.Channel.USERNAME:
+        return "in_app" if invitation.delivery_written else "queued"
     if invitation.delivery_state == "sending":
         return "queued"
     if invitation.delivery_state:

@@ -108,7 +108,7 @@ def member_list(request):
     form.is_valid()
     filters = form.filters()
     members = member_directory(organization=request.org, filters=filters)
-    page = Paginator(members, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(members, PAGE_SIZE).get_page(form.cleaned_data.get("page") or 1)
     # A list, so that the columns other apps add (members.extensions) annotate the very rows
     # the template shows, with one query per column for the whole page.
     page.object_list = list(page.object_list)
@@ -311,7 +311,8 @@ def member_status(request, member_id: int):
     member = _member_or_404(request, member_id)
     if request.method == "GET":
         actions = _status_actions(request, member)
-        chosen = request.GET.get("action", "")
+        query = MemberStatusForm(request.GET)
+        chosen = query.cleaned_data["action"] if query.is_valid() else ""
         action = next(((value, label) for value, label in actions if value == chosen), None)
         return render(
             request,

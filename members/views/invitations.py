@@ -40,9 +40,9 @@ def invite(request):
     form = InviteForm(request.POST or None, organization=request.org, actor=request.member)
     preview = None
     if request.method == "POST" and form.is_valid():
-        preview = service.invitees_check(organization=request.org, invitees=form.invitees())
+        preview = service.invitations_preview(organization=request.org, invitees=form.invitees())
         if request.POST.get("action") == "send":
-            valid = [item.invitee for item in preview if item.ok]
+            valid = [item.invitee for item in preview.items if item.ok]
             if not valid:
                 form.add_error(None, _("Nobody on the list can be invited; see the reasons below."))
             else:
@@ -58,7 +58,7 @@ def invite(request):
                 except ApplicationError as error:
                     form_error(form, error)
                 else:
-                    skipped = len(preview) - len(created)
+                    skipped = len(preview.items) - len(created)
                     messages.success(
                         request,
                         ngettext(
@@ -85,7 +85,7 @@ def invite(request):
         {
             "form": form,
             "preview": preview,
-            "valid_count": sum(1 for item in preview or [] if item.ok),
+            "valid_count": preview.ready_count if preview else 0,
             "allowance": invitation_allowance(request.org),
         },
     )
@@ -93,14 +93,16 @@ def invite(request):
 
 def _invitation_page(request):
     form = InvitationFilterForm(request.GET or {"status": Invitation.Status.PENDING})
-    data = form.cleaned_data if form.is_valid() else {}
+    # A value that does not fit is dropped (and shown); the others still apply.
+    form.is_valid()
+    data = form.cleaned_data
     invitations = invitations_for_org(
         request.org,
-        status=data.get("status", ""),
-        channel=data.get("channel", ""),
-        q=data.get("q", ""),
+        status=data.get("status") or "",
+        channel=data.get("channel") or "",
+        q=data.get("q") or "",
     )
-    page = Paginator(invitations, 50).get_page(request.GET.get("page"))
+    page = Paginator(invitations, 50).get_page(data.get("page") or 1)
     for invitation in page.object_list:
         invitation.delivery = delivery_label(invitation)
     polling = any(invitation.delivery == "queued" for invitation in page.object_list)

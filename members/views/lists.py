@@ -13,7 +13,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
-from members.forms.lists import ListAddMembersForm, ListRemoveMemberForm, MemberListForm
+from members.forms.lists import (
+    ListAddMembersForm,
+    ListDetailQueryForm,
+    ListRemoveMemberForm,
+    MemberListForm,
+)
 from members.models import MemberList
 from members.selectors.directory import list_candidates, list_members, lists_with_counts
 from members.services import lists as services
@@ -72,17 +77,20 @@ def list_list(request):
 
 
 def _render_detail(request, member_list, *, rename_form=None, add_form=None, status=200):
+    query_form = ListDetailQueryForm(request.GET)
+    query_form.is_valid()
+    q, page_number = query_form.query()
     members = list_members(organization=request.org, member_list=member_list)
     context = {
         "member_list": member_list,
-        "page": Paginator(members, PAGE_SIZE).get_page(request.GET.get("page")),
+        "page": Paginator(members, PAGE_SIZE).get_page(page_number),
         "can_manage": _can_manage(request),
     }
     if context["can_manage"]:
-        q = request.GET.get("q", "").strip()[:100]
         candidates = list_candidates(organization=request.org, member_list=member_list, q=q)
         context.update(
             q=q,
+            search_errors=query_form.errors.get("q", []),
             candidates=candidates[:CANDIDATES_SHOWN],
             more_candidates=candidates[CANDIDATES_SHOWN : CANDIDATES_SHOWN + 1].exists(),
             rename_form=rename_form or MemberListForm(initial={"name": member_list.name}),

@@ -175,7 +175,7 @@ def test_bad_filters_are_shown_and_ignored(org, owner, other_org, login):
     )
     assert response.status_code == 200
     assert shown(response) == [owner]
-    assert set(response.context["form"].errors) == {"role", "list", "joined_from"}
+    assert set(response.context["form"].errors) == {"role", "list", "joined_from", "page"}
 
 
 def test_the_page_shows_each_members_details(org, owner, login):

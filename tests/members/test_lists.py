@@ -258,6 +258,25 @@ def test_the_list_page_search_finds_people_to_add(org, admin, login):
     assert "Bruno Lefèvre" not in page
 
 
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"q": "ali\x00ce"}, "Null characters are not allowed."),
+        ({"q": "a" * 10_000}, "Ensure this value has at most 100 characters"),
+        ({"q": "alice", "page": "\x00"}, ""),
+        ({"page": "9" * 40}, ""),
+    ],
+)
+def test_an_odd_query_on_the_list_page_is_ignored_with_a_reason(org, admin, login, query, message):
+    MemberFactory(organization=org, display_name="Alice Martin")
+    sales = MemberListFactory(organization=org)
+    response = login(admin).get(list_url(sales), query)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Alice Martin" in page
+    assert message in page
+
+
 def test_list_page_refusals_change_nothing(org, admin, outsider, login):
     sales = MemberListFactory(organization=org, name="Sales")
     MemberListFactory(organization=org, name="Support")

@@ -1,14 +1,19 @@
 """Reading an uploaded file into rows: its size and row limits, telling a table from anything
 else, and the errors about the whole file (field "file").
 
-CSV with Python's csv module and XLSX with openpyxl (the first sheet, read-only), both stopping
-at the row limit and keeping each row's line number as in the file; tablib's loaders read a
-whole file before any limit applies, drop blank CSV lines (the numbers then drift) and read the
-active sheet rather than the first.
+CSV with Python's csv module and XLSX with openpyxl (the first sheet, in its read-only
+streaming mode), both stopping at the row limit and keeping each row's line number as in the
+file; tablib's loaders read a whole file before any limit applies, drop blank CSV lines (the
+numbers then drift) and read the active sheet rather than the first.
+
+A small file must not cost much to read: an .xlsx is checked part by part before openpyxl opens
+it (members.services.imports.archive), and both kinds stop at the first line past the line
+limit, a row of too many cells, or a cell of too many characters.
 """
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -17,6 +22,15 @@ import openpyxl
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from members.services.imports.archive import (
+    MAX_CELL_LENGTH,
+    MAX_CELLS_PER_ROW,
+    cell_too_long,
+    too_many_cells,
+    too_many_lines,
+    xlsx_check,
+)
+from members.services.imports.archive import MAX_SHEET_ROWS as MAX_LINES
 from skypemgr.errors import ApplicationError
 
 MAX_FILE_SIZE = 5 * 1024 * 1024
@@ -87,12 +101,26 @@ def _cell_text(value) -> str:
 
 
 def _collect(records: Iterable[tuple[int, Sequence]]) -> Table:
-    """The first non-blank row is the header; stops as soon as the row limit is passed."""
+    """The first non-blank row is the header; stops as soon as the row limit is passed, at the
+    first line past the line limit, and at a row or a cell too large to be a person's."""
     header, rows = None, []
     for line, raw in records:
+        if line > MAX_LINES:
+            raise too_many_lines()
+        if len(raw) > MAX_CELLS_PER_ROW:
+            raise too_many_cells(line)
+        # An empty row of a sheet is all None: skipped before any work.
+        if not raw or raw.count(None) == len(raw):
+            continue
         cells = [_cell_text(value) for value in raw]
         if not any(cells):
             continue
+        if any(len(cell) > MAX_CELL_LENGTH for cell in cells):
+            raise cell_too_long(line)
+        # A sheet's rows come padded to MAX_COLUMNS: the empty cells after the last value
+        # are no column of the file.
+        while not cells[-1]:
+            cells.pop()
         if header is None:
             header = cells
             continue
@@ -132,9 +160,18 @@ def _looks_binary(text: str) -> bool:
     return controls > len(sample) / 100
 
 
+_TEXT = re.compile(r"\S[^\r\n]*")
+
+
 def _delimiter(text: str) -> str:
     """The separator the header line uses most: ";" (French Excel), "," or a tab."""
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    # The first line with text, found without splitting the file (millions of blank lines
+    # would make millions of strings).
+    found = _TEXT.search(text)
+    first_line = ""
+    if found is not None:
+        start = max(text.rfind("\n", 0, found.start()), text.rfind("\r", 0, found.start())) + 1
+        first_line = text[start : found.end()]
     # On a tie (a comma inside a quoted header), ";": commas in names are the likelier.
     counts = {delimiter: first_line.count(delimiter) for delimiter in (";", ",", "\t")}
     best = max(counts, key=lambda delimiter: counts[delimiter])
@@ -156,7 +193,10 @@ def _read_csv(data: bytes) -> Table:
 
     try:
         return _collect(records())
-    except csv.Error:
+    except csv.Error as error:
+        # The csv module's own limit on a cell (128 KB) is far past ours.
+        if "field limit" in str(error):
+            raise cell_too_long(reader.line_num) from None
         raise _file_error(
             _("This file could not be read as CSV. Save it again as CSV and upload it again."),
             "unreadable_csv",
@@ -164,16 +204,22 @@ def _read_csv(data: bytes) -> Table:
 
 
 def _read_xlsx(data: bytes) -> Table:
+    xlsx_check(data)
     # An uploaded workbook may be broken in any of openpyxl's many ways (zip, XML, styles);
     # each is the same answer to the person who sent it.
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        workbook = openpyxl.load_workbook(
+            io.BytesIO(data), read_only=True, data_only=True, keep_links=False
+        )
     except Exception:
         raise _bad_xlsx() from None
     try:
         if not workbook.worksheets:
             raise _file_error(_("The file is empty."), "empty")
         sheet = workbook.worksheets[0]
+        # The sheet's own idea of its size may be wrong (rows past it would be dropped): the
+        # rows end where the sheet's data ends.
+        sheet.reset_dimensions()
         rows = sheet.iter_rows(min_row=1, max_col=MAX_COLUMNS, values_only=True)
         return _collect(enumerate(rows, start=1))
     except ApplicationError:

@@ -7,7 +7,8 @@ are written and sent by a task after commit (members.tasks), which derives the l
 code from the invitation's nonces (members.tokens); nothing sent is decided there.
 
 - errors: what an invitee may meet behind a link (malformed, unknown, expired, used, revoked);
-- invitees: checking who is to be invited, with a handful of queries per batch;
+- invitees: checking who is to be invited, with a handful of queries per batch, and the
+  invite page's preview (limits included);
 - limits: who may invite whom, daily invitations, hourly texts, the SMS code's life;
 - sending: inviting in bulk and queuing the messages after commit;
 - managing: resending, revoking, and the daily expiry sweep;
@@ -36,7 +37,9 @@ from members.services.invitations.errors import (
 )
 from members.services.invitations.invitees import (
     CheckedInvitee,
+    InvitationPreview,
     Invitee,
+    invitations_preview,
     invitees_check,
     normalize_address,
 )
@@ -67,6 +70,7 @@ __all__ = [
     "InvitationExpired",
     "InvitationLinkError",
     "InvitationMalformed",
+    "InvitationPreview",
     "InvitationRevoked",
     "InvitationUnknown",
     "InvitationUsed",
@@ -83,6 +87,7 @@ __all__ = [
     "invitations_create",
     "invitations_expire_due",
     "invitations_for_user",
+    "invitations_preview",
     "invitations_revoke",
     "invitees_check",
     "normalize_address",

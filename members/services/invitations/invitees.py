@@ -1,6 +1,14 @@
 """Checking invitees: who is to be invited (`Invitee`, as typed in the invite form or read from
 an import row), their addresses in canonical form, and the reasons one is refused (an invalid
-address, an unknown username, already a member, already invited, listed twice in the batch).
+or over-long address, already a member, already invited, listed twice in the batch).
+
+Whether an account has a username is never told: an inviter could otherwise list the product's
+accounts one guess at a time. A well-formed username is "ready" whether or not it exists; at
+sending, an existing account gets the invitation, a missing one gets an invitation nobody can
+accept, which expires like any other (members.services.invitations.sending).
+
+Phone numbers may be typed as dialled in the organization's country ("06 12 34 56 78" in
+France); they are kept in E.164.
 
 Reads only, with a handful of queries whatever the number of invitees; writes nothing.
 """
@@ -19,10 +27,15 @@ from django.utils.translation import gettext as _
 
 from accounts.fields import E164PhoneField
 from members.models import Invitation, MemberList
+from members.services.invitations.limits import _check_volume
 from organizations.models import Member, Organization
 from skypemgr.errors import ApplicationError
 
 User = get_user_model()
+
+# What the rows sending writes can hold: the invitation's address, the account's username.
+ADDRESS_MAX_LENGTH = Invitation._meta.get_field("address").max_length
+USERNAME_MAX_LENGTH = User._meta.get_field("username").max_length
 
 
 @dataclass(frozen=True)
@@ -53,10 +66,21 @@ class CheckedInvitee:
         return not self.errors
 
 
-def normalize_address(channel: str, raw: str) -> str:
-    """The canonical form of an address; ApplicationError when it cannot be one."""
+def normalize_address(channel: str, raw: str, *, region: str | None = None) -> str:
+    """The canonical form of an address; ApplicationError when it cannot be one.
+
+    An email address in lower case, a number in E.164 (typed with + and the country code, or
+    as dialled in `region`, a country code such as "FR"), a username in lower case. Refuses
+    what sending could not store, so that a line shown as ready is sent.
+    """
     value = (raw or "").strip()
     if channel == Invitation.Channel.EMAIL:
+        # Django accepts addresses up to 320 characters; an invitation holds 254, as SMTP does.
+        if len(value) > ADDRESS_MAX_LENGTH:
+            raise ApplicationError(
+                _("This email address is too long (%(max)d characters at most).")
+                % {"max": ADDRESS_MAX_LENGTH}
+            )
         try:
             validate_email(value)
         except ValidationError:
@@ -66,16 +90,30 @@ def normalize_address(channel: str, raw: str) -> str:
         return value.lower()
     if channel == Invitation.Channel.PHONE:
         try:
-            return E164PhoneField(required=True).clean(value)
+            return E164PhoneField(required=True, region=region or None).clean(value)
         except ValidationError:
             raise ApplicationError(
-                _("“%(value)s” is not a valid mobile number (use +country code).")
-                % {"value": value}
+                _(
+                    "“%(value)s” is not a valid mobile number: type it as dialled in the "
+                    "organization's country, or with + and the country code."
+                )
+                % {"value": value[:40]}
             ) from None
     if channel == Invitation.Channel.USERNAME:
         if not value:
             raise ApplicationError(_("Enter a username."))
-        return value
+        if len(value) > USERNAME_MAX_LENGTH:
+            raise ApplicationError(
+                _("A username has at most %(max)d characters.") % {"max": USERNAME_MAX_LENGTH}
+            )
+        try:
+            User.username_validator(value)
+        except ValidationError:
+            raise ApplicationError(
+                _("“%(value)s” cannot be a username: they hold only letters, digits and @ . + - _")
+                % {"value": value}
+            ) from None
+        return value.lower()
     raise ApplicationError(_("Choose how to invite: email, username or mobile number."))
 
 
@@ -84,17 +122,21 @@ def invitees_check(
 ) -> list[CheckedInvitee]:
     """Check many invitees with a handful of queries, in order, flagging duplicates in the batch.
 
-    Reasons: the address is invalid, the username unknown, the person is already a member (or
-    suspended), already has a pending invitation, or appears twice in this batch.
+    Reasons: the address is invalid, the person is already a member (or suspended), already
+    has a pending invitation, or appears twice in this batch. A username that no account has is
+    not a reason (see the module's docstring): its `user` is None, and nothing else differs.
     """
+    region = organization.country.code or None
     checked = [CheckedInvitee(invitee=invitee) for invitee in invitees]
     for item in checked:
         try:
-            item.address = normalize_address(item.invitee.channel, item.invitee.address)
+            item.address = normalize_address(
+                item.invitee.channel, item.invitee.address, region=region
+            )
         except ApplicationError as error:
             item.errors.append(error.message)
 
-    usernames = {item.address.lower() for item in checked if item.ok and _is(item, "username")}
+    usernames = {item.address for item in checked if item.ok and _is(item, "username")}
     users_by_username = {}
     if usernames:
         users = User.objects.annotate(lower_username=Lower("username"))
@@ -102,22 +144,18 @@ def invitees_check(
             users_by_username[user.username.lower()] = user
     for item in checked:
         if item.ok and _is(item, "username"):
-            item.user = users_by_username.get(item.address.lower())
-            if item.user is None:
-                item.errors.append(
-                    _("No account has the username “%(value)s”.") % {"value": item.address}
-                )
-            else:
-                item.address = item.user.username
+            item.user = users_by_username.get(item.address)
 
     members = _members_matching(organization, [item for item in checked if item.ok])
     # Past its date but not swept yet, a pending invitation still holds its address.
+    # Addresses compare in lower case: invitations to usernames once kept the account's case.
     pending = {
         (channel, address): expires_at <= timezone.now()
         for channel, address, expires_at in Invitation.objects.for_org(organization)
         .filter(status=Invitation.Status.PENDING)
-        .filter(address__in=[item.address for item in checked if item.ok])
-        .values_list("channel", "address", "expires_at")
+        .annotate(lower_address=Lower("address"))
+        .filter(lower_address__in=[item.address.lower() for item in checked if item.ok])
+        .values_list("channel", "lower_address", "expires_at")
     }
     seen: set[tuple[str, str]] = set()
     for item in checked:
@@ -128,7 +166,7 @@ def invitees_check(
             item.errors.append(_("Listed twice."))
             continue
         seen.add(key)
-        expired = pending.get((item.invitee.channel, item.address))
+        expired = pending.get(key)
         if expired is not None:
             item.errors.append(
                 _("Already invited; that invitation has expired: resend it.")
@@ -148,6 +186,37 @@ def invitees_check(
     return checked
 
 
+@dataclass
+class InvitationPreview:
+    """What sending these invitees would do: each line checked, and a reason the whole batch
+    would be refused (a daily or hourly limit), or ""."""
+
+    items: list[CheckedInvitee]
+    problem: str = ""
+
+    @property
+    def ready_count(self) -> int:
+        return sum(1 for item in self.items if item.ok)
+
+
+def invitations_preview(
+    *, organization: Organization, invitees: Sequence[Invitee]
+) -> InvitationPreview:
+    """Check the invitees as sending will, limits included, so that a batch shown as ready is
+    not refused when sent (unless something changes meanwhile). Reads only."""
+    items = invitees_check(organization=organization, invitees=invitees)
+    ready = [item for item in items if item.ok]
+    problem = ""
+    if ready:
+        try:
+            _check_volume(
+                organization, len(ready), [item.address for item in ready if _is(item, "phone")]
+            )
+        except ApplicationError as error:
+            problem = error.message
+    return InvitationPreview(items=items, problem=problem)
+
+
 def _is(item: CheckedInvitee, channel: str) -> bool:
     return item.invitee.channel == channel
 
@@ -156,8 +225,9 @@ def _members_matching(organization: Organization, items: list[CheckedInvitee]) -
     """Existing memberships (any status) keyed by (channel, lower-case address)."""
     emails = {item.address for item in items if _is(item, "email")}
     phones = {item.address for item in items if _is(item, "phone")}
-    user_ids = {item.user.pk for item in items if _is(item, "username")}
-    if not (emails or phones or user_ids):
+    usernames = {item.address for item in items if _is(item, "username")}
+    user_ids = {item.user.pk for item in items if _is(item, "username") and item.user}
+    if not (emails or phones or usernames):
         return {}
     verified_emails: dict[int, set[str]] = {}
     if emails:
@@ -166,9 +236,13 @@ def _members_matching(organization: Organization, items: list[CheckedInvitee]) -
             verified_emails.setdefault(user_id, set()).add(email.lower())
     condition = Q(email__in=emails) | Q(phone__in=phones) | Q(user_id__in=user_ids)
     condition |= Q(user_id__in=verified_emails) | Q(user__phone__in=phones)
+    # The place an earlier invitation to a username kept, whether or not an account has it.
+    condition |= Q(user__isnull=True, status=Member.Status.INVITED, username__in=usernames)
     found = {}
     for member in Member.objects.for_org(organization).filter(condition).select_related("user"):
         keys = {("email", member.email.lower()), ("phone", str(member.phone))}
+        if member.username and not member.user_id:
+            keys.add(("username", member.username.lower()))
         if member.user_id:
             keys.add(("username", member.user.username.lower()))
             keys.update(("email", email) for email in verified_emails.get(member.user_id, ()))

@@ -1,6 +1,11 @@
 """Inviting: `invitations_create` inserts the placeholder members, the invitations, their list
 memberships and their deliveries in bulk, all or nothing, and queues the sending after commit.
 
+An invitation to a username that no account has is made like any other, with no account to
+tell (`invited_user` is None): nobody can see or accept it, no message is written, and it
+expires. To the inviter it looks exactly like an invitation to an existing account, so that
+inviting cannot be used to learn which usernames exist.
+
 Owns the placeholder Member rows with status "invited" and the InvitationDelivery rows; the
 helpers that record a delivery, queue its sending and describe an audit event are shared with
 resending and with texting a new code. Locks the organization row.
@@ -94,10 +99,10 @@ def _insert(organization, actor, checked, role, lists) -> list[Invitation]:
         elif _is(item, "phone"):
             member.phone = member.phone or item.address
         else:
+            # Nothing of the account (its name, its email) is copied before the person
+            # accepts: the place looks the same whether or not an account has the username.
             member.user = item.user
-            member.username = item.user.username
-            member.email = member.email or item.user.email
-            member.display_name = member.display_name or item.user.get_full_name()
+            member.username = item.address
         (reused if member.pk else placeholders).append(member)
         item.member = member
     Member.objects.bulk_create(placeholders)
