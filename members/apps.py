@@ -10,6 +10,9 @@ class MembersConfig(AppConfig):
 
     def ready(self):
         from members.audit import AUDIT_VERBS
+        from members.extensions import register_member_picker_scope
+        from members.selectors.picker import active_members
         from organizations.models import register_audit_verbs
 
         register_audit_verbs(AUDIT_VERBS)
+        register_member_picker_scope("active", active_members)

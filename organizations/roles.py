@@ -65,6 +65,8 @@ ROLE_MATRIX: dict[str, Access] = {
     # The matrix says which methods a page takes: POST-only actions read None (405 on GET).
     "members:member-list": Access(read=Role.FINANCE),
     "members:member-bulk": Access(read=None, write=Role.ADMIN),
+    # The member picker's search (history filter, rules form): whoever reads the directory.
+    "members:member-picker": Access(read=Role.FINANCE),
     "members:member-detail": Access(read=Role.FINANCE, write=Role.ADMIN),
     "members:member-role": Access(read=None, write=Role.ADMIN),
     "members:member-status": same(Role.ADMIN),
