@@ -1,9 +1,10 @@
 """Forms of the credit rules page: a new rule, and pausing or resuming one.
 
 Amounts are parsed with the ledger's `amount_of` (positive, at most 4 decimal places, in the
-organization's currency); lists and members are chosen among the organization's own, so an id
-of another organization is "not found". Which fields a kind of rule needs is checked here for
-a friendly form and again by the service, which has the last word.
+organization's currency); lists and members are chosen among the organization's own (members
+with the member picker), so an id of another organization is "not found". Which fields a kind
+of rule needs is checked here for a friendly form and again by the service, which has the
+last word.
 """
 
 import uuid
@@ -15,8 +16,9 @@ from django.utils.translation import gettext_lazy as _
 from credit.models import CreditRule
 from credit.services.ledger import amount_of
 from credit.services.rules import Start, Target
+from members.forms.picker import MemberPickerField
 from members.models import MemberList
-from organizations.models import Member, Organization
+from organizations.models import Organization
 from skypemgr.errors import ApplicationError
 
 NOT_FOUND = _("This choice was not found. Reload the page and choose again.")
@@ -69,13 +71,6 @@ class CreditRuleForm(forms.Form):
         empty_label=_("Choose a list"),
         error_messages={"invalid_choice": NOT_FOUND},
     )
-    member = forms.ModelChoiceField(
-        label=_("Member"),
-        queryset=Member.objects.none(),
-        required=False,
-        empty_label=_("Choose a member"),
-        error_messages={"invalid_choice": NOT_FOUND},
-    )
     amount = AmountField(
         label=_("Amount"),
         help_text=_(
@@ -107,9 +102,15 @@ class CreditRuleForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.organization = organization
         self.fields["member_list"].queryset = MemberList.objects.for_org(organization)
-        self.fields["member"].queryset = Member.objects.for_org(organization).filter(
-            status=Member.Status.ACTIVE
+        # Chosen by typing (thousands of members), among the active ones.
+        self.fields["member"] = MemberPickerField(
+            organization=organization,
+            scope="active",
+            label=_("Member"),
+            required=False,
+            error_messages={"invalid_choice": NOT_FOUND},
         )
+        self.order_fields(["idempotency_key", "kind", "target", "member_list", "member"])
         for name in ("amount", "threshold", "monthly_max"):
             field = self.fields[name]
             field.currency = organization.currency
