@@ -89,6 +89,7 @@ ROLE_MATRIX: dict[str, Access] = {
     "credit:overview": Access(read=Role.FINANCE),
     "credit:balances": Access(read=Role.FINANCE),
     "credit:history": Access(read=Role.FINANCE),
+    "credit:history-export": Access(read=Role.FINANCE),
     "credit:buy": same(Role.FINANCE),
     "credit:purchase-list": Access(read=Role.FINANCE),
     "credit:purchase-detail": Access(read=Role.FINANCE),
