@@ -103,7 +103,7 @@ def credit_target_members(
     Everyone is every active member when giving credit; when taking it back
     (`holding_credit`), everyone who holds some, whatever their status.
     """
-    found = Member.objects.for_org(organization)
+    found = _with_balance(organization, Member.objects.for_org(organization))
     if target == Target.SELECTED:
         found = found.filter(pk__in=_ids(members))
     elif target == Target.LIST:
@@ -119,15 +119,54 @@ def credit_target_members(
     return found.order_by(*SORTS["name"])
 
 
+# What a preview and a confirmation read of each member (thousands of them, for everyone).
+_TARGET_FIELDS = ("organization_id", "status", "display_name", "email", "phone", "username")
+
+
+def _with_balance(organization: Organization, members: QuerySet[Member]) -> QuerySet[Member]:
+    """Members with `wallet_balance` (their wallet's balance; None without a wallet), read in
+    the same query, and only the fields a preview shows."""
+    wallets = Account.objects.for_org(organization).filter(
+        kind=Account.Kind.MEMBER, member=models.OuterRef("pk")
+    )
+    return members.only(*_TARGET_FIELDS).annotate(
+        wallet_balance=models.Subquery(wallets.values("balance")[:1])
+    )
+
+
+def _balances_of(organization: Organization, members: list[Member]) -> dict[int, Decimal]:
+    """{member id: balance amount}, from `wallet_balance` when the members were read with it
+    (credit_target_members), else in one query."""
+    if all(hasattr(member, "wallet_balance") for member in members):
+        return {member.pk: member.wallet_balance or Decimal(0) for member in members}
+    found = member_balances(organization=organization, members=members)
+    return {
+        member.pk: found[member.pk].amount if member.pk in found else Decimal(0)
+        for member in members
+    }
+
+
 @dataclass(frozen=True)
 class PlanLine:
+    """One member of a plan: what they hold and what moves (negative: taken back). Amounts
+    are kept as numbers and shown as money on demand: a plan may hold thousands of lines."""
+
     member: Member
-    balance: Money
-    amount: Money
+    held: Decimal
+    moved: Decimal
+    currency: str
+
+    @property
+    def balance(self) -> Money:
+        return Money(self.held, self.currency)
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.moved, self.currency)
 
     @property
     def after(self) -> Money:
-        return self.balance + self.amount
+        return Money(self.held + self.moved, self.currency)
 
 
 @dataclass
@@ -176,8 +215,8 @@ def allocation_preview(
     """Giving `amount` to each member: active and suspended members receive it; people
     invited who have not joined (they have no balance yet) and former members do not."""
     members = list(members)
-    balances = member_balances(organization=organization, members=members)
-    zero = Money(0, organization.currency)
+    balances = _balances_of(organization, members)
+    currency, each = organization.currency, amount.amount
     lines, left_out = [], []
     for member in members:
         if member.status == Status.INVITED:
@@ -185,7 +224,7 @@ def allocation_preview(
         elif member.status == Status.REMOVED:
             left_out.append((member, FORMER))
         else:
-            lines.append(PlanLine(member, balances.get(member.pk, zero), amount))
+            lines.append(PlanLine(member, balances[member.pk], each, currency))
     total = amount * len(lines)
     before = company_balance(organization=organization)
     missing = total - before if total > before else None
@@ -208,20 +247,23 @@ def take_back_preview(
     nothing when taking all of it; a member holding less than `amount` is `short`.
     """
     members = list(members)
-    balances = member_balances(organization=organization, members=members)
-    zero = Money(0, organization.currency)
+    balances = _balances_of(organization, members)
+    currency = organization.currency
+    each = amount.amount if amount is not None else None
     lines, left_out, short = [], [], []
     for member in members:
-        balance = balances.get(member.pk, zero)
+        balance = balances[member.pk]
         if member.status == Status.INVITED:
             left_out.append((member, NOT_JOINED))
-        elif amount is None and balance.amount <= 0:
+        elif each is None and balance <= 0:
             left_out.append((member, HOLDS_NOTHING))
-        elif amount is not None and balance < amount:
-            short.append(PlanLine(member, balance, -amount))
+        elif each is not None and balance < each:
+            short.append(PlanLine(member, balance, -each, currency))
         else:
-            lines.append(PlanLine(member, balance, -(amount if amount is not None else balance)))
-    total = sum((-line.amount for line in lines), start=zero)
+            lines.append(
+                PlanLine(member, balance, -(each if each is not None else balance), currency)
+            )
+    total = Money(sum((-line.moved for line in lines), start=Decimal(0)), currency)
     before = company_balance(organization=organization)
     return CreditPlan(
         lines=lines,

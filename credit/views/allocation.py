@@ -41,7 +41,12 @@ from credit.selectors.balances import (
 )
 from credit.selectors.balances import member_credit as member_credit_of
 from credit.selectors.history import member_transfers, transfer_keys_used
-from credit.services.allocation import CompanyBalanceShort, credit_allocate, credit_take_back
+from credit.services.allocation import (
+    CompanyBalanceShort,
+    credit_allocate,
+    credit_allocate_once,
+    credit_take_back,
+)
 from credit.services.caps import member_spending_cap_set
 from organizations.models import Member
 from organizations.views import client_ip
@@ -135,24 +140,27 @@ def _render_preview(request, template: str, form, plan: CreditPlan, **extra):
 
 @require_http_methods(["GET", "POST"])
 def allocate(request):
-    """Give credit from the company balance to members: choose, preview, confirm."""
+    """Give credit from the company balance to members: choose, preview, confirm.
+
+    A confirmation reads the members once (here; the service takes these rows) and leaves
+    the rest to the service: whether the form was sent before, and the company balance,
+    both decided under its locks."""
     form, step = _target_form(request, AllocateForm)
     if step in (START, EDIT) or not form.is_valid():
         return render(request, "credit/allocate.html", {"form": form})
     members = _targets(request, form, holding_credit=False)
     amount = form.cleaned_data["amount"]
-    if step == CONFIRM and _already_done(request, ALLOCATE_KEY, form, members):
-        messages.info(request, _("This allocation was already made; the credit moved once."))
-        return redirect("credit:overview", org_slug=request.org.slug)
     plan = allocation_preview(organization=request.org, members=members, amount=amount)
     if not plan.lines:
+        if step == CONFIRM and _already_done(request, ALLOCATE_KEY, form, members):
+            return _allocated_before(request)
         form.add_error(None, _("None of these people can receive credit."))
         return render(request, "credit/allocate.html", {"form": form, "left_out": plan.left_out})
     changed = step == CONFIRM and form.cleaned_data.get("expected") != plan.fingerprint
-    if step == PREVIEW or changed or not plan.can_confirm:
+    if step == PREVIEW or changed:
         return _render_preview(request, "credit/allocate_preview.html", form, plan, changed=changed)
     try:
-        credit_allocate(
+        allocation = credit_allocate_once(
             organization=request.org,
             actor=request.member,
             members=[line.member for line in plan.lines],
@@ -168,6 +176,8 @@ def allocate(request):
     except ApplicationError as error:
         form.add_error(None, error.message)
         return render(request, "credit/allocate.html", {"form": form})
+    if allocation.replayed:
+        return _allocated_before(request)
     messages.success(
         request,
         ngettext(
@@ -177,6 +187,11 @@ def allocate(request):
         )
         % {"amount": amount, "count": plan.count, "total": plan.total},
     )
+    return redirect("credit:overview", org_slug=request.org.slug)
+
+
+def _allocated_before(request):
+    messages.info(request, _("This allocation was already made; the credit moved once."))
     return redirect("credit:overview", org_slug=request.org.slug)
 
 
