@@ -73,6 +73,11 @@ class Migration(migrations.Migration):
             model_name='transfer',
             index=models.Index(fields=['organization', '-created_at', '-id'], name='transfer_org_created_id'),
         ),
+        migrations.AlterField(
+            model_name='transfer',
+            name='created_at',
+            field=models.DateTimeField(auto_now_add=True),
+        ),
         migrations.AddField(
             model_name='creditrulerecharge',
             name='member',

@@ -199,7 +199,9 @@ class MemberPickerQueryForm(forms.Form):
         if not name:
             return data
         text = str(self.data.get(f"{name}_q", "")).strip()
-        if "\x00" in text or len(text) > MAX_TEXT:
+        if "\x00" in text:
+            raise ValidationError(_("Null characters are not allowed."))
+        if len(text) > MAX_TEXT:
             raise ValidationError(_("Type at most %(limit)d characters.") % {"limit": MAX_TEXT})
         raw = str(self.data.get(name, "")).strip()
         member_id = member_id_of(raw)
