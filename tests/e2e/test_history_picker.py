@@ -18,9 +18,10 @@ def test_pick_a_member_by_typing_then_page_back(live_server, page, console_error
     org = finance.organization
     owner = MemberFactory(organization=org, role=Role.OWNER)
     bob = MemberFactory(organization=org, display_name="Bob Seller")
-    MemberFactory(organization=org, display_name="Bobby Tables")
+    bobby = MemberFactory(organization=org, display_name="Bobby Tables")
     others = MemberFactory.create_batch(3, organization=org)
     bought(org, owner, 500)
+    credit_allocate(organization=org, actor=owner, members=[bobby], amount=1, idempotency_key="b")
     for number in range(30):
         credit_allocate(organization=org, actor=owner, members=[bob, *others], amount=1,
                         idempotency_key=f"k{number}")  # fmt: skip
@@ -34,9 +35,9 @@ def test_pick_a_member_by_typing_then_page_back(live_server, page, console_error
     expect(page.locator("tbody tr")).to_have_count(50)
 
     page.get_by_label("Member", exact=True).fill("bob")
-    choice = page.get_by_label(re.compile("^Bob Seller"))
+    choice = page.get_by_label(re.compile("Bob Seller"))
     expect(choice).to_be_visible()
-    expect(page.get_by_label(re.compile("^Bobby Tables"))).to_be_visible()
+    expect(page.get_by_label(re.compile("Bobby Tables"))).to_be_visible()
     choice.check()
     page.get_by_role("button", name="Filter").click()
     expect(page.locator("tbody tr")).to_have_count(30)
@@ -59,4 +60,4 @@ def test_pick_a_member_by_typing_then_page_back(live_server, page, console_error
     assert "kind=allocation" in page.url
     page.get_by_role("link", name="Newer").click()
     expect(page.locator("tbody tr")).to_have_count(50)
-    assert [error for error in console_errors if "Content Security Policy" in error] == []
+    assert console_errors == []
