@@ -111,17 +111,18 @@ def _already_done(request, prefix: str, form, members) -> bool:
     )
 
 
-def _targets(request, form, *, holding_credit: bool):
+def _targets(request, form, *, holding_credit: bool, step: str):
+    """The members the form names: for a confirmation, their rows (the service takes them);
+    for a preview, the query (the preview reads rows only for the people it names)."""
     data = form.cleaned_data
-    return list(
-        credit_target_members(
-            organization=request.org,
-            target=data["target"],
-            members=data.get("members") or (),
-            member_list=data.get("member_list"),
-            holding_credit=holding_credit,
-        )
+    members = credit_target_members(
+        organization=request.org,
+        target=data["target"],
+        members=data.get("members") or (),
+        member_list=data.get("member_list"),
+        holding_credit=holding_credit,
     )
+    return list(members) if step == CONFIRM else members
 
 
 def _render_preview(request, template: str, form, plan: CreditPlan, **extra):
@@ -148,7 +149,7 @@ def allocate(request):
     form, step = _target_form(request, AllocateForm)
     if step in (START, EDIT) or not form.is_valid():
         return render(request, "credit/allocate.html", {"form": form})
-    members = _targets(request, form, holding_credit=False)
+    members = _targets(request, form, holding_credit=False, step=step)
     amount = form.cleaned_data["amount"]
     plan = allocation_preview(organization=request.org, members=members, amount=amount)
     if not plan.lines:
@@ -201,7 +202,7 @@ def take_back(request):
     form, step = _target_form(request, TakeBackForm)
     if step in (START, EDIT) or not form.is_valid():
         return render(request, "credit/take_back.html", {"form": form})
-    members = _targets(request, form, holding_credit=True)
+    members = _targets(request, form, holding_credit=True, step=step)
     amount = form.amount_or_all
     if step == CONFIRM and _already_done(request, TAKE_BACK_KEY, form, members):
         messages.info(request, _("This take-back was already made; the credit moved once."))

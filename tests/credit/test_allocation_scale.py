@@ -7,6 +7,7 @@ import threading
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from djmoney.money import Money
 
 from credit.forms.allocation import new_key
 from credit.models import Transfer
@@ -126,3 +127,34 @@ def test_a_replay_after_someone_left_still_moves_nothing(org, owner, login, gone
     )
     assert (first.replayed, again.replayed) == (False, True)
     assert Transfer.objects.for_org(org).filter(kind="allocation").count() == 3
+
+
+def test_a_preview_reads_member_rows_only_for_the_people_it_names(org, owner):
+    from credit.selectors.balances import (
+        PREVIEW_LINES,
+        Target,
+        allocation_preview,
+        credit_target_members,
+    )
+    from members.services.lists import list_add_members
+    from tests.factories import InvitationFactory, MemberListFactory
+
+    bought(org, owner, 500)
+    people = MemberFactory.create_batch(PREVIEW_LINES + 5, organization=org)
+    invited = [InvitationFactory(organization=org).member for _ in range(2)]
+    everyone = MemberListFactory(organization=org)
+    list_add_members(organization=org, actor=owner, member_list=everyone, members=people + invited)
+    members = credit_target_members(organization=org, target=Target.LIST, member_list=everyone)
+    with CaptureQueriesContext(connection) as captured:
+        plan = allocation_preview(organization=org, members=members, amount=Money(1, "EUR"))
+        shown = [line.member for line in plan.lines[:PREVIEW_LINES]]
+    statements = [query["sql"] for query in captured.captured_queries]
+    assert len(reading_members(statements)) == 2, "ids and balances, then the named rows"
+    assert plan.count == PREVIEW_LINES + 5
+    assert {member for member, _reason in plan.left_out} == set(invited)
+    assert len(plan.lines[0].people.loaded) == PREVIEW_LINES + 2
+    assert set(shown) <= set(people)
+    assert {line.member for line in plan.lines} == set(people), "the others, when asked"
+    expected = allocation_preview(organization=org, members=list(members), amount=Money(1, "EUR"))
+    assert plan.fingerprint == expected.fingerprint
+    assert [line.balance for line in plan.lines] == [line.balance for line in expected.lines]
