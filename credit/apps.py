@@ -40,12 +40,15 @@ class CreditConfig(AppConfig):
 
     @staticmethod
     def _show_credit_on_other_pages():
-        """The balances on the organization home, in the directory and on member details."""
+        """The balances on the organization home, in the directory and on member details;
+        the history's members in the member picker."""
+        from credit.selectors.history import history_members
         from credit.views import balances
         from members.extensions import (
             register_directory_bulk_action,
             register_directory_column,
             register_member_detail_panel,
+            register_member_picker_scope,
         )
         from organizations.extensions import register_home_panel
         from organizations.roles import Role
@@ -75,4 +78,8 @@ class CreditConfig(AppConfig):
         )
         register_directory_bulk_action(
             "credit-take-back", label=_("Take back credit"), url_name="credit:take-back"
+        )
+        # The history's member filter offers everyone who has (or had) a balance.
+        register_member_picker_scope(
+            "credit-history", lambda organization: history_members(organization=organization)
         )

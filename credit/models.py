@@ -100,7 +100,8 @@ class Transfer(TenantModel):
     reverses = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals"
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Indexed with the organization (Meta.indexes): every read of transfers names one.
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -114,7 +115,10 @@ class Transfer(TenantModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["organization", "-created_at"], name="transfer_org_created"),
+            # The history's order and its keyset pages: (created_at, id) from the newest.
+            models.Index(
+                fields=["organization", "-created_at", "-id"], name="transfer_org_created_id"
+            ),
             models.Index(fields=["source", "created_at"], name="transfer_source"),
             models.Index(fields=["destination", "created_at"], name="transfer_destination"),
         ]
@@ -326,3 +330,32 @@ class CreditRuleRun(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.rule} {self.period}"
+
+
+class CreditRuleRecharge(TenantModel):
+    """One automatic recharge of a member by a rule: the n-th of the member in a month (the
+    organization's month). Written with its transfer, in the same transaction, by the rules
+    service; the month's recharges are counted and listed from here, by indexed columns."""
+
+    rule = models.ForeignKey(
+        CreditRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="recharges"
+    )
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    month = models.DateField()
+    number = models.PositiveSmallIntegerField()
+    amount = MoneyField(default_currency="EUR", **AMOUNT)
+    transfer = models.OneToOneField(Transfer, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "rule", "member", "month", "number"],
+                name="creditrulerecharge_once",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "month"], name="creditrulerecharge_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} {self.member_id} {self.month:%Y-%m} #{self.number}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from credit.views import allocation, balances, purchases, rules, webhooks
+from credit.views import allocation, balances, history, purchases, rules, webhooks
 
 app_name = "credit"
 
@@ -13,7 +13,8 @@ urlpatterns = [
 org_urlpatterns = [
     path("credit/", balances.overview, name="overview"),
     path("credit/balances/", balances.balances, name="balances"),
-    path("credit/history/", balances.history, name="history"),
+    path("credit/history/", history.history, name="history"),
+    path("credit/history/export/", history.history_export, name="history-export"),
     path("credit/buy/", purchases.buy, name="buy"),
     path("credit/purchases/", purchases.purchase_list, name="purchase-list"),
     path("credit/purchases/<int:purchase_id>/", purchases.purchase_detail, name="purchase-detail"),

@@ -10,8 +10,11 @@ class MembersConfig(AppConfig):
 
     def ready(self):
         from members.audit import AUDIT_VERBS, SENTENCES
+        from members.extensions import register_member_picker_scope
+        from members.selectors.picker import active_members
         from organizations.audit_sentences import register_audit_sentences
         from organizations.models import register_audit_verbs
 
         register_audit_verbs(AUDIT_VERBS)
         register_audit_sentences(SENTENCES)
+        register_member_picker_scope("active", active_members)

@@ -10,7 +10,9 @@ here, usually from their AppConfig.ready():
 - a member details panel: a template and `context(request, member)`, whose dict the template
   receives as `panel`;
 - a bulk action of the directory: a button that sends the selected members (`members=<id>`,
-  posted with the CSRF token) to another app's page, which takes it from there.
+  posted with the CSRF token) to another app's page, which takes it from there;
+- a scope of the member picker (members.forms.picker): the members a picker may offer,
+  `members(organization)`, a queryset of the organization's members.
 
 Each entry names the lowest role that sees it. Registering a key again replaces the entry.
 """
@@ -19,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.functional import Promise
 
@@ -57,6 +60,7 @@ class DirectoryBulkAction:
 DIRECTORY_COLUMNS: dict[str, DirectoryColumn] = {}
 MEMBER_DETAIL_PANELS: dict[str, MemberDetailPanel] = {}
 DIRECTORY_BULK_ACTIONS: dict[str, DirectoryBulkAction] = {}
+MEMBER_PICKER_SCOPES: dict[str, Callable[[Organization], QuerySet[Member]]] = {}
 
 
 def register_directory_column(
@@ -85,6 +89,12 @@ def register_directory_bulk_action(
     key: str, *, label: str | Promise, url_name: str, role: Role = Role.ADMIN
 ) -> None:
     DIRECTORY_BULK_ACTIONS[key] = DirectoryBulkAction(key, label, url_name, role)
+
+
+def register_member_picker_scope(
+    key: str, members: Callable[[Organization], QuerySet[Member]]
+) -> None:
+    MEMBER_PICKER_SCOPES[key] = members
 
 
 def directory_columns(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from members.views import directory, imports, invitations, lists
+from members.views import directory, imports, invitations, lists, picker
 
 app_name = "members"
 
@@ -23,6 +23,7 @@ urlpatterns = [
 org_urlpatterns = [
     path("members/", directory.member_list, name="member-list"),
     path("members/bulk/", directory.member_bulk, name="member-bulk"),
+    path("members/picker/", picker.member_picker, name="member-picker"),
     path("members/<int:member_id>/", directory.member_detail, name="member-detail"),
     path("members/<int:member_id>/role/", directory.member_role, name="member-role"),
     path("members/<int:member_id>/status/", directory.member_status, name="member-status"),

@@ -65,6 +65,8 @@ ROLE_MATRIX: dict[str, Access] = {
     # The matrix says which methods a page takes: POST-only actions read None (405 on GET).
     "members:member-list": Access(read=Role.FINANCE),
     "members:member-bulk": Access(read=None, write=Role.ADMIN),
+    # The member picker's search (history filter, rules form): whoever reads the directory.
+    "members:member-picker": Access(read=Role.FINANCE),
     "members:member-detail": Access(read=Role.FINANCE, write=Role.ADMIN),
     "members:member-role": Access(read=None, write=Role.ADMIN),
     "members:member-status": same(Role.ADMIN),
@@ -87,6 +89,7 @@ ROLE_MATRIX: dict[str, Access] = {
     "credit:overview": Access(read=Role.FINANCE),
     "credit:balances": Access(read=Role.FINANCE),
     "credit:history": Access(read=Role.FINANCE),
+    "credit:history-export": Access(read=Role.FINANCE),
     "credit:buy": same(Role.FINANCE),
     "credit:purchase-list": Access(read=Role.FINANCE),
     "credit:purchase-detail": Access(read=Role.FINANCE),

@@ -1,5 +1,4 @@
-"""Forms for moving members' credit (allocate, take back, monthly spending cap) and for
-narrowing the credit history.
+"""Forms for moving members' credit (allocate, take back, monthly spending cap).
 
 Choice fields list only the organization's own members and lists: an id of another
 organization is "not found", exactly like a missing one. Amounts are read by the shared
@@ -16,9 +15,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from credit.models import Transfer
 from credit.selectors.balances import Target
-from credit.selectors.history import history_members
 from members.models import MemberList
 from members.selectors.directory import SORTS
 from organizations.models import Member, Organization
@@ -247,52 +244,3 @@ class SpendingCapForm(forms.Form):
                 "Leave empty for no cap."
             ),
         )
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
-
-
-class HistoryFilterForm(forms.Form):
-    """The history's filters, read from the query string. A value that does not fit is
-    dropped and shown as the field's error; the other filters still apply."""
-
-    kind = forms.ChoiceField(
-        label=_("Type"), required=False, choices=[("", _("All types")), *Transfer.Kind.choices]
-    )
-    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput)
-    date_to = forms.DateField(label=_("Until"), required=False, widget=DateInput)
-
-    def __init__(self, *args, organization: Organization, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["member"] = forms.ModelChoiceField(
-            label=_("Member"),
-            required=False,
-            queryset=history_members(organization=organization),
-            empty_label=_("Everyone"),
-            error_messages={"invalid_choice": _("This member was not found.")},
-        )
-        self.order_fields(["member", "kind", "date_from", "date_to"])
-
-    def clean(self):
-        data = super().clean()
-        start, end = data.get("date_from"), data.get("date_to")
-        if start and end and start > end:
-            self.add_error("date_to", _("Choose a day after the first one."))
-        return data
-
-    def filters(self) -> dict:
-        """The valid part of the query (call after is_valid())."""
-        data = self.cleaned_data
-        return {
-            "member": data.get("member"),
-            "kind": data.get("kind") or "",
-            "date_from": data.get("date_from"),
-            "date_to": data.get("date_to"),
-        }
-
-    def is_filtered(self) -> bool:
-        return any(self.filters().values())

@@ -14,8 +14,9 @@ from django.utils.translation import gettext_lazy as _
 
 from credit.models import CreditRule
 from credit.services.rules import Start, Target
+from members.forms.picker import MemberPickerField
 from members.models import MemberList
-from organizations.models import Member, Organization
+from organizations.models import Organization
 from skypemgr.amounts import AmountField
 
 NOT_FOUND = _("This choice was not found. Reload the page and choose again.")
@@ -43,13 +44,6 @@ class CreditRuleForm(forms.Form):
         queryset=MemberList.objects.none(),
         required=False,
         empty_label=_("Choose a list"),
-        error_messages={"invalid_choice": NOT_FOUND},
-    )
-    member = forms.ModelChoiceField(
-        label=_("Member"),
-        queryset=Member.objects.none(),
-        required=False,
-        empty_label=_("Choose a member"),
         error_messages={"invalid_choice": NOT_FOUND},
     )
     amount = AmountField(
@@ -85,9 +79,15 @@ class CreditRuleForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.organization = organization
         self.fields["member_list"].queryset = MemberList.objects.for_org(organization)
-        self.fields["member"].queryset = Member.objects.for_org(organization).filter(
-            status=Member.Status.ACTIVE
+        # Chosen by typing (thousands of members), among the active ones.
+        self.fields["member"] = MemberPickerField(
+            organization=organization,
+            scope="active",
+            label=_("Member"),
+            required=False,
+            error_messages={"invalid_choice": NOT_FOUND},
         )
+        self.order_fields(["idempotency_key", "kind", "target", "member_list", "member"])
         for name in ("amount", "threshold", "monthly_max"):
             field = self.fields[name]
             field.currency = organization.currency

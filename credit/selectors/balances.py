@@ -103,7 +103,7 @@ def credit_target_members(
     Everyone is every active member when giving credit; when taking it back
     (`holding_credit`), everyone who holds some, whatever their status.
     """
-    found = Member.objects.for_org(organization)
+    found = _with_balance(organization, Member.objects.for_org(organization))
     if target == Target.SELECTED:
         found = found.filter(pk__in=_ids(members))
     elif target == Target.LIST:
@@ -119,15 +119,103 @@ def credit_target_members(
     return found.order_by(*SORTS["name"])
 
 
+# What a preview and a confirmation read of each member (thousands of them, for everyone).
+_TARGET_FIELDS = ("organization_id", "status", "display_name", "email", "phone", "username")
+
+
+def _with_balance(organization: Organization, members: QuerySet[Member]) -> QuerySet[Member]:
+    """Members with `wallet_balance` (their wallet's balance; None without a wallet), read in
+    the same query, and only the fields a preview shows."""
+    wallets = Account.objects.for_org(organization).filter(
+        kind=Account.Kind.MEMBER, member=models.OuterRef("pk")
+    )
+    return members.only(*_TARGET_FIELDS).annotate(
+        wallet_balance=models.Subquery(wallets.values("balance")[:1])
+    )
+
+
+def _balances_of(organization: Organization, members: list[Member]) -> dict[int, Decimal]:
+    """{member id: balance amount}, from `wallet_balance` when the members were read with it
+    (credit_target_members), else in one query."""
+    if all(hasattr(member, "wallet_balance") for member in members):
+        return {member.pk: member.wallet_balance or Decimal(0) for member in members}
+    found = member_balances(organization=organization, members=members)
+    return {
+        member.pk: found[member.pk].amount if member.pk in found else Decimal(0)
+        for member in members
+    }
+
+
+# The lines a preview lists by name (credit/_credit_preview_lines.html shows as many).
+PREVIEW_LINES = 200
+
+
+class _People:
+    """The people of a plan: for each, id, status and balance; their member rows as needed.
+
+    Given a queryset (credit_target_members) only the ids, statuses and balances of all are
+    read, in one query; the member rows of the people a preview names (its first lines,
+    everyone left out or short) are read in one more, when first shown, and the others only
+    if asked. Given member rows, they are used as they are.
+    """
+
+    def __init__(self, organization: Organization, members):
+        if isinstance(members, QuerySet):
+            self.queryset = members
+            self.rows = [
+                (pk, status, balance or Decimal(0))
+                for pk, status, balance in members.values_list("pk", "status", "wallet_balance")
+            ]
+            self.loaded: dict[int, Member] = {}
+        else:
+            members = list(members)
+            balances = _balances_of(organization, members)
+            self.queryset = None
+            self.rows = [(member.pk, member.status, balances[member.pk]) for member in members]
+            self.loaded = {member.pk: member for member in members}
+        self.named: set[int] = set()
+
+    def member(self, pk: int) -> Member:
+        if pk not in self.loaded:
+            wanted = self.named if pk in self.named else None
+            found = self.queryset.filter(pk__in=wanted) if wanted else self.queryset
+            self.loaded.update((member.pk, member) for member in found)
+            # Gone since the first read (a revoked invitation): shown without a name.
+            self.loaded.setdefault(pk, Member(pk=pk))
+        return self.loaded[pk]
+
+    def name(self, *groups) -> None:
+        """Say who a preview names, before any of them is shown."""
+        for group in groups:
+            self.named.update(group)
+
+
 @dataclass(frozen=True)
 class PlanLine:
-    member: Member
-    balance: Money
-    amount: Money
+    """One member of a plan: what they hold and what moves (negative: taken back). Amounts
+    are kept as numbers and shown as money on demand: a plan may hold thousands of lines."""
+
+    member_id: int
+    held: Decimal
+    moved: Decimal
+    currency: str
+    people: _People = field(repr=False, compare=False)
+
+    @property
+    def member(self) -> Member:
+        return self.people.member(self.member_id)
+
+    @property
+    def balance(self) -> Money:
+        return Money(self.held, self.currency)
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.moved, self.currency)
 
     @property
     def after(self) -> Money:
-        return self.balance + self.amount
+        return Money(self.held + self.moved, self.currency)
 
 
 @dataclass
@@ -151,7 +239,7 @@ class CreditPlan:
 
     @property
     def member_ids(self) -> list[int]:
-        return [line.member.pk for line in self.lines]
+        return [line.member_id for line in self.lines]
 
     @property
     def fingerprint(self) -> str:
@@ -170,28 +258,33 @@ FORMER = _("is a former member")
 HOLDS_NOTHING = _("holds no credit")
 
 
-def allocation_preview(
-    *, organization: Organization, members: Iterable[Member], amount: Money
-) -> CreditPlan:
+def _left_out(people: _People, left_out: list[tuple[int, str]]) -> list[tuple[Member, str]]:
+    return [(people.member(pk), reason) for pk, reason in left_out]
+
+
+def allocation_preview(*, organization: Organization, members, amount: Money) -> CreditPlan:
     """Giving `amount` to each member: active and suspended members receive it; people
-    invited who have not joined (they have no balance yet) and former members do not."""
-    members = list(members)
-    balances = member_balances(organization=organization, members=members)
-    zero = Money(0, organization.currency)
+    invited who have not joined (they have no balance yet) and former members do not.
+
+    `members`: member rows, or the queryset of credit_target_members (then only the people
+    the preview names are read as rows: see _People)."""
+    people = _People(organization, members)
+    currency, each = organization.currency, amount.amount
     lines, left_out = [], []
-    for member in members:
-        if member.status == Status.INVITED:
-            left_out.append((member, NOT_JOINED))
-        elif member.status == Status.REMOVED:
-            left_out.append((member, FORMER))
+    for pk, status, held in people.rows:
+        if status == Status.INVITED:
+            left_out.append((pk, NOT_JOINED))
+        elif status == Status.REMOVED:
+            left_out.append((pk, FORMER))
         else:
-            lines.append(PlanLine(member, balances.get(member.pk, zero), amount))
+            lines.append(PlanLine(pk, held, each, currency, people))
+    people.name([line.member_id for line in lines[:PREVIEW_LINES]], [pk for pk, _ in left_out])
     total = amount * len(lines)
     before = company_balance(organization=organization)
     missing = total - before if total > before else None
     return CreditPlan(
         lines=lines,
-        left_out=left_out,
+        left_out=_left_out(people, left_out),
         total=total,
         company_before=before,
         company_after=before - total,
@@ -199,33 +292,37 @@ def allocation_preview(
     )
 
 
-def take_back_preview(
-    *, organization: Organization, members: Iterable[Member], amount: Money | None
-) -> CreditPlan:
+def take_back_preview(*, organization: Organization, members, amount: Money | None) -> CreditPlan:
     """Taking `amount` back from each member, or all they hold when `amount` is None.
 
     People invited who have not joined hold nothing and are left out, as are members holding
     nothing when taking all of it; a member holding less than `amount` is `short`.
+    `members`: as for allocation_preview.
     """
-    members = list(members)
-    balances = member_balances(organization=organization, members=members)
-    zero = Money(0, organization.currency)
+    people = _People(organization, members)
+    currency = organization.currency
+    each = amount.amount if amount is not None else None
     lines, left_out, short = [], [], []
-    for member in members:
-        balance = balances.get(member.pk, zero)
-        if member.status == Status.INVITED:
-            left_out.append((member, NOT_JOINED))
-        elif amount is None and balance.amount <= 0:
-            left_out.append((member, HOLDS_NOTHING))
-        elif amount is not None and balance < amount:
-            short.append(PlanLine(member, balance, -amount))
+    for pk, status, held in people.rows:
+        if status == Status.INVITED:
+            left_out.append((pk, NOT_JOINED))
+        elif each is None and held <= 0:
+            left_out.append((pk, HOLDS_NOTHING))
+        elif each is not None and held < each:
+            short.append(PlanLine(pk, held, -each, currency, people))
         else:
-            lines.append(PlanLine(member, balance, -(amount if amount is not None else balance)))
-    total = sum((-line.amount for line in lines), start=zero)
+            taken = each if each is not None else held
+            lines.append(PlanLine(pk, held, -taken, currency, people))
+    people.name(
+        [line.member_id for line in lines[:PREVIEW_LINES]],
+        [line.member_id for line in short],
+        [pk for pk, _ in left_out],
+    )
+    total = Money(sum((-line.moved for line in lines), start=Decimal(0)), currency)
     before = company_balance(organization=organization)
     return CreditPlan(
         lines=lines,
-        left_out=left_out,
+        left_out=_left_out(people, left_out),
         short=short,
         total=total,
         company_before=before,

@@ -1,15 +1,21 @@
-"""Reads of the transfers: the organization's credit history, a member's own movements, and
-whether a form's one-time key was already used. Always given the organization.
+"""Reads of the transfers: the organization's credit history (by pages, and whole for an
+export), a member's own movements, and whether a form's one-time key was already used. Always
+given the organization.
 
 Each transfer comes with its accounts, their members and its actor (no query per row), and
 with `direction`: +1 when it credits the account the page looks from (the company balance, or
 the member's wallet), -1 when it debits it, 0 when it does not touch it (a member's usage,
 seen from the company).
+
+The history is read by keyset: a page is the transfers just older (or just newer) than a
+position, (created_at, id), along the index of that order. No page counts or skips the
+transfers before it, so the last page of three years costs what the first does.
 """
 
 import datetime
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
@@ -17,6 +23,8 @@ from credit.models import Account, Transfer
 from organizations.models import Member, Organization
 
 _RELATED = ("source__member", "destination__member", "actor")
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_MICROSECOND = datetime.timedelta(microseconds=1)
 
 
 def _day_start(day: datetime.date, organization: Organization) -> datetime.datetime:
@@ -73,6 +81,114 @@ def transfer_history(
         )
         .order_by("-created_at", "-id")
     )
+
+
+@dataclass(frozen=True)
+class Position:
+    """A place in the history, between transfers: the (created_at, id) of a transfer."""
+
+    created_at: datetime.datetime
+    id: int
+
+    @classmethod
+    def of(cls, transfer: Transfer) -> "Position":
+        return cls(transfer.created_at, transfer.pk)
+
+    @classmethod
+    def end_of_day(cls, day: datetime.date, organization: Organization) -> "Position":
+        """Just after every transfer of `day` (in the organization's time zone)."""
+        return cls(_day_start(day + datetime.timedelta(days=1), organization), 0)
+
+    @property
+    def token(self) -> str:
+        """The position as a URL writes it: microseconds since 1970 (UTC), "_", the id."""
+        return f"{(self.created_at - _EPOCH) // _MICROSECOND}_{self.id}"
+
+    @classmethod
+    def from_token(cls, token: str) -> "Position | None":
+        """The position a token names; None for anything else."""
+        when, _separator, pk = str(token).partition("_")
+        if not (when.isascii() and when.isdigit() and pk.isascii() and pk.isdigit()):
+            return None
+        if len(when) > 18 or len(pk) > 18:
+            return None
+        try:
+            created_at = _EPOCH + int(when) * _MICROSECOND
+        except OverflowError:
+            return None
+        return cls(created_at, int(pk))
+
+    def older(self) -> Q:
+        return Q(created_at__lte=self.created_at) & (
+            Q(created_at__lt=self.created_at) | Q(id__lt=self.id)
+        )
+
+    def newer(self) -> Q:
+        return Q(created_at__gte=self.created_at) & (
+            Q(created_at__gt=self.created_at) | Q(id__gt=self.id)
+        )
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """Transfers newest first, and where the pages beside it start (None: no such page)."""
+
+    transfers: list[Transfer]
+    # The newer page holds the transfers newer than `newer`; the older, older than `older`.
+    newer: Position | None
+    older: Position | None
+    # The page of the newest transfers (no position asked).
+    latest: bool
+
+
+def transfer_history_page(
+    transfers: QuerySet[Transfer],
+    *,
+    before: Position | None = None,
+    after: Position | None = None,
+    size: int = 50,
+) -> HistoryPage:
+    """One page of `transfers` (from `transfer_history`): the `size` transfers just older than
+    `before`, or just newer than `after`, or the newest. Two queries at most, whatever the
+    length of the history."""
+    if after is not None:
+        found = list(transfers.filter(after.newer()).order_by("created_at", "id")[: size + 1])
+        has_newer = len(found) > size
+        found = found[:size][::-1]
+        oldest_shown = Position.of(found[-1]) if found else after
+        has_older = transfers.filter(oldest_shown.older()).exists()
+        newer = Position.of(found[0]) if has_newer else None
+        older = oldest_shown if has_older else None
+    else:
+        window = transfers.filter(before.older()) if before is not None else transfers
+        found = list(window[: size + 1])
+        has_older = len(found) > size
+        found = found[:size]
+        older = Position.of(found[-1]) if has_older else None
+        newer = None
+        if before is not None:
+            newest_shown = Position.of(found[0]) if found else before
+            if transfers.filter(newest_shown.newer()).exists():
+                newer = newest_shown
+    return HistoryPage(
+        transfers=found, newer=newer, older=older, latest=before is None and after is None
+    )
+
+
+def transfer_history_batches(
+    transfers: QuerySet[Transfer], *, size: int = 1000
+) -> Iterator[list[Transfer]]:
+    """All of `transfers` (from `transfer_history`), newest first, `size` at a time: a walk
+    along the keyset, so that an export of any length holds one batch in memory."""
+    position = None
+    while True:
+        window = transfers.filter(position.older()) if position is not None else transfers
+        batch = list(window[:size])
+        if batch:
+            yield batch
+        if len(batch) < size:
+            return
+        position = Position.of(batch[-1])
 
 
 def member_transfers(*, organization: Organization, member: Member) -> QuerySet[Transfer]:

@@ -10,19 +10,20 @@ Invited (not yet joined), suspended and former members receive nothing from rule
 
 Keys. Each transfer a rule posts is keyed by the rule: `rule:<id>:<period>:member:<id>` for a
 monthly run, `rule:<id>:auto:<YYYY-MM>:member:<id>:<n>` for the n-th automatic recharge of a
-member in a month (the organization's month), which is how the month's recharges are counted.
+member in a month (the organization's month). Each recharge also has its CreditRuleRecharge
+row (rule, member, month, number): the month's recharges are counted from there.
 """
 
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, Prefetch, Sum
 from djmoney.money import Money
 
-from credit.models import Account, CreditRule, CreditRuleRun, Transfer
+from credit.models import CreditRule, CreditRuleRecharge, CreditRuleRun
 from credit.selectors.spending import local_month, next_month
 from members.models import ListMembership
 from organizations.models import AuditEvent, Member, Organization
@@ -98,6 +99,67 @@ def rules_by_member(
     return {**everyone, **by_list, **by_member}
 
 
+# Every active rule with the number of active members it applies to, after the precedence of
+# `rules_by_member`, in one statement whatever the numbers of members, lists and rules: the
+# rules page must not read every member's lists. A member's own rule or their oldest list's
+# rule wins ("specific"); the oldest rule for everyone of the family has the other members.
+_RULE_MEMBER_COUNTS = """
+    WITH rule AS (
+        SELECT id, kind = ANY(%(auto)s) AS auto, member_id, member_list_id,
+               row_number() OVER (ORDER BY created_at, id) AS age
+        FROM credit_creditrule
+        WHERE organization_id = %(organization)s AND active
+    ),
+    active AS (
+        SELECT id FROM organizations_member
+        WHERE organization_id = %(organization)s AND status = %(active)s
+    ),
+    specific AS (
+        SELECT DISTINCT ON (candidate.member_id, candidate.auto)
+               candidate.rule_id, candidate.auto
+        FROM (
+            SELECT member_id, auto, 0 AS level, age, id AS rule_id
+            FROM rule WHERE member_id IS NOT NULL
+            UNION ALL
+            SELECT listed.member_id, rule.auto, 1, rule.age, rule.id
+            FROM rule JOIN members_listmembership AS listed
+                 ON listed.member_list_id = rule.member_list_id
+                AND listed.organization_id = %(organization)s
+        ) AS candidate
+        JOIN active ON active.id = candidate.member_id
+        ORDER BY candidate.member_id, candidate.auto, candidate.level, candidate.age
+    ),
+    everyone AS (
+        SELECT DISTINCT ON (auto) id, auto FROM rule
+        WHERE member_id IS NULL AND member_list_id IS NULL
+        ORDER BY auto, age
+    )
+    SELECT rule.id,
+           CASE WHEN everyone.id IS NOT NULL
+                THEN (SELECT count(*) FROM active)
+                     - (SELECT count(*) FROM specific WHERE specific.auto = rule.auto)
+                ELSE (SELECT count(*) FROM specific WHERE specific.rule_id = rule.id)
+           END
+    FROM rule LEFT JOIN everyone ON everyone.id = rule.id
+"""
+
+
+def rule_member_counts(*, organization: Organization) -> dict[int, int]:
+    """How many active members each active rule applies to now, by rule id (after the
+    precedence; see `rules_by_member`, which names them): one query, counted by the database.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _RULE_MEMBER_COUNTS,
+            {
+                "organization": organization.pk,
+                "auto": list(AUTO_KINDS),
+                "active": Member.Status.ACTIVE.value,
+            },
+        )
+        return dict(cursor.fetchall())
+
+
 def rule_members(*, organization: Organization, rule: CreditRule) -> list[Member]:
     """The active members for whom `rule` is the one that applies (see the precedence)."""
     winners = rules_by_member(organization=organization, kinds=family_of(rule.kind))
@@ -155,16 +217,56 @@ class RechargeRow:
         return self.total + self.rule.amount > self.rule.monthly_max
 
 
+class RechargeRows:
+    """This month's automatic recharges, one row per rule and member, largest total first:
+    a sequence for a Paginator, which reads only the page it shows."""
+
+    def __init__(self, organization: Organization, month: date, rules: dict[int, CreditRule]):
+        self.organization = organization
+        self.rules = rules
+        self.groups = (
+            CreditRuleRecharge.objects.for_org(organization)
+            .filter(month=month)
+            .values("rule_id", "member_id")
+            .annotate(count=Count("pk"), total=Sum("amount"))
+            .order_by("-total", "member__display_name", "member_id", "rule_id")
+        )
+
+    def count(self) -> int:
+        return self.groups.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list[RechargeRow]:
+        groups = list(self.groups[index])
+        members = Member.objects.for_org(self.organization).in_bulk(
+            {group["member_id"] for group in groups}
+        )
+        currency = self.organization.currency
+        return [
+            RechargeRow(
+                member=members.get(group["member_id"]),
+                rule=self.rules.get(group["rule_id"]),
+                count=group["count"],
+                total=Money(group["total"], currency),
+            )
+            for group in groups
+        ]
+
+
 @dataclass
 class RulesOverview:
     month: date
     next_run: date
     rules: list[RuleRow]
-    recharges: list[RechargeRow]
+    recharges: RechargeRows
 
 
 def credit_rules_overview(*, organization: Organization, runs_shown: int = 3) -> RulesOverview:
-    """The rules with their targets, recent runs and this month's automatic recharges."""
+    """The rules with their targets, recent runs and this month's automatic recharges.
+
+    A fixed number of queries, whatever the number of members, lists and transfers."""
     month = local_month(organization)
     rules = list(
         CreditRule.objects.for_org(organization)
@@ -183,9 +285,9 @@ def credit_rules_overview(*, organization: Organization, runs_shown: int = 3) ->
         row.runs = runs[:runs_shown]
         row.ran_this_month = any(run.period == month for run in runs)
 
-    for kinds in (AUTO_KINDS, MONTHLY_KINDS):
-        for winner in rules_by_member(organization=organization, kinds=kinds).values():
-            rows[winner.pk].members += 1
+    if any(rule.active for rule in rules):
+        for rule_id, members in rule_member_counts(organization=organization).items():
+            rows[rule_id].members = members
 
     waiting_ids = [
         str(row.rule.pk) for row in rows.values() if not row.is_auto and not row.ran_this_month
@@ -197,51 +299,23 @@ def credit_rules_overview(*, organization: Organization, runs_shown: int = 3) ->
         for event in events.order_by("created_at", "pk"):
             rows[int(event.target_id)].waiting = event
 
-    recharges = _recharges_this_month(organization, month, rows)
+    by_rule = (
+        CreditRuleRecharge.objects.for_org(organization)
+        .filter(month=month, rule__isnull=False)
+        .values("rule_id")
+        .annotate(count=Count("pk"), total=Sum("amount"))
+        .order_by()
+    )
+    for found in by_rule:
+        row = rows[found["rule_id"]]
+        row.recharges = found["count"]
+        row.recharged = Money(found["total"], organization.currency)
     return RulesOverview(
-        month=month, next_run=next_month(month), rules=list(rows.values()), recharges=recharges
+        month=month,
+        next_run=next_month(month),
+        rules=list(rows.values()),
+        recharges=RechargeRows(organization, month, {rule.pk: rule for rule in rules}),
     )
-
-
-def _recharges_this_month(
-    organization: Organization, month: date, rows: dict[int, RuleRow]
-) -> list[RechargeRow]:
-    marker = f":auto:{month:%Y-%m}:member:"
-    totals = (
-        Transfer.objects.for_org(organization)
-        .filter(idempotency_key__startswith="rule:", idempotency_key__contains=marker)
-        .values("idempotency_key", "destination_id", "amount")
-    )
-    grouped: dict[tuple[int, int], list[Decimal]] = defaultdict(list)
-    for transfer in totals:
-        rule_id = int(transfer["idempotency_key"].split(":")[1])
-        grouped[(rule_id, transfer["destination_id"])].append(transfer["amount"])
-    if not grouped:
-        return []
-    members_by_wallet = {
-        account.pk: account.member
-        for account in Account.objects.for_org(organization)
-        .filter(pk__in={wallet_id for _rule, wallet_id in grouped})
-        .select_related("member")
-    }
-    currency = organization.currency
-    result = []
-    for (rule_id, wallet_id), amounts in grouped.items():
-        total = Money(sum(amounts, start=Decimal(0)), currency)
-        row = rows.get(rule_id)
-        if row is not None:
-            row.recharges += len(amounts)
-            row.recharged = (row.recharged or Money(0, currency)) + total
-        result.append(
-            RechargeRow(
-                member=members_by_wallet.get(wallet_id),
-                rule=row.rule if row is not None else None,
-                count=len(amounts),
-                total=total,
-            )
-        )
-    result.sort(key=lambda item: (-item.total.amount, str(item.member or "")))
-    return result
 
 
 def member_recharged(
@@ -249,8 +323,8 @@ def member_recharged(
 ) -> tuple[int, Money]:
     """How many automatic recharges `rule` gave the member in `month`, and their total."""
     found = (
-        Transfer.objects.for_org(organization)
-        .filter(idempotency_key__startswith=auto_recharge_prefix(rule, month, member_id))
+        CreditRuleRecharge.objects.for_org(organization)
+        .filter(rule=rule, month=month, member_id=member_id)
         .aggregate(total=Sum("amount"), count=Count("pk"))
     )
     return found["count"], Money(found["total"] or 0, organization.currency)

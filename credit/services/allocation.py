@@ -8,8 +8,9 @@ member, so a double-submitted form moves money once. The pages ask `form_idempot
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 from djmoney.money import Money
 
@@ -21,6 +22,7 @@ from credit.services.ledger import (
     accounts_lock,
     amount_of,
     member_wallets,
+    replay_check,
     system_account,
     transfers_post,
 )
@@ -84,7 +86,13 @@ def _require_manager(actor: Member | None) -> None:
 
 def _members_here(organization: Organization, members: Sequence[Member]) -> list[Member]:
     """The members (or member ids) as rows of this organization, in id order; refused when
-    one is not a member here or none is given."""
+    one is not a member here or none is given. Rows the caller read from this organization
+    are used as they are (an allocation to thousands reads them once)."""
+    if members and all(
+        isinstance(member, Member) and member.organization_id == organization.pk
+        for member in members
+    ):
+        return sorted({member.pk: member for member in members}.values(), key=lambda m: m.pk)
     ids = {member.pk if isinstance(member, Member) else int(member) for member in members}
     found = list(Member.objects.for_org(organization).filter(pk__in=ids).order_by("pk"))
     if len(found) != len(ids):
@@ -121,6 +129,30 @@ def _names(members: Sequence[Member]) -> list[str]:
     return [str(member) for member in members[:AUDIT_NAMES]]
 
 
+def _wallets(organization: Organization, members: list[Member]) -> dict[int, Account]:
+    """The members' wallets by member id, as postings need them (id, organization, kind: the
+    balances are read under the posting's locks); missing ones are opened by the ledger."""
+    found = {
+        account.member_id: account
+        for account in Account.objects.for_org(organization)
+        .filter(kind=Account.Kind.MEMBER, member_id__in=[member.pk for member in members])
+        .only("organization_id", "kind", "member_id")
+    }
+    missing = [member for member in members if member.pk not in found]
+    if missing:
+        found.update(member_wallets(organization, missing))
+    return found
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """What `credit_allocate_once` did: the transfers, and whether they were posted before
+    (the same key: a form sent twice), in which case nothing moved now."""
+
+    transfers: list[Transfer]
+    replayed: bool
+
+
 def credit_allocate(
     *,
     organization: Organization,
@@ -132,26 +164,59 @@ def credit_allocate(
     memo: str = "",
     ip_address: str | None = None,
 ) -> list[Transfer]:
-    """Give each member `amount` from the company balance, in one transaction.
+    """Give each member `amount` from the company balance, in one transaction; the transfers
+    (those posted before under the same key, for a replay). See `credit_allocate_once`."""
+    return credit_allocate_once(
+        organization=organization,
+        actor=actor,
+        members=members,
+        amount=amount,
+        idempotency_key=idempotency_key,
+        kind=kind,
+        memo=memo,
+        ip_address=ip_address,
+    ).transfers
+
+
+def credit_allocate_once(
+    *,
+    organization: Organization,
+    actor: Member | None,
+    members: Sequence[Member],
+    amount,
+    idempotency_key: str,
+    kind: str = Transfer.Kind.ALLOCATION,
+    memo: str = "",
+    ip_address: str | None = None,
+) -> Allocation:
+    """Give each member `amount` from the company balance, in one transaction, once per key.
 
     When the company balance is short, nothing moves and CompanyBalanceShort says how much is
-    missing. Writes one audit event for the whole allocation, and none for a replay of it (a
-    double-submitted form): the company balance and the wallets are locked (in id order)
-    before the keys are looked up, so two posts of one form cannot both count as new.
+    missing. Writes one audit event for the whole allocation. A key posted before (any of its
+    members' transfers: a form posts all of them or none) is a replay: nothing moves, no
+    second audit event, and the earlier transfers come back.
+
+    Members, their wallets and the keys are each read once, and the accounts locked once (by
+    `transfers_post`, in id order). Two posts of one key are serialized by a transaction-level
+    advisory lock on the key, taken before any account lock (so it cannot close a cycle with
+    them): the second finds the first's transfers.
     """
     _require_manager(actor)
     money = amount_of(amount, organization.currency)
     targets = _eligible(organization, members)
+    keys = [_member_key(idempotency_key, member.pk) for member in targets]
     with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                [f"credit_allocate:{organization.pk}:{idempotency_key}"],
+            )
+        posted = {
+            transfer.idempotency_key: transfer
+            for transfer in Transfer.objects.for_org(organization).filter(idempotency_key__in=keys)
+        }
         company = system_account(organization, Account.Kind.ORGANIZATION)
-        wallets = member_wallets(organization, targets)
-        accounts_lock(organization, [company, *wallets.values()])
-        keys = [_member_key(idempotency_key, member.pk) for member in targets]
-        replay = set(
-            Transfer.objects.for_org(organization)
-            .filter(idempotency_key__in=keys)
-            .values_list("idempotency_key", flat=True)
-        ) == set(keys)
+        wallets = _wallets(organization, targets)
         movements = [
             Movement(
                 source=company,
@@ -163,6 +228,12 @@ def credit_allocate(
             )
             for member, key in zip(targets, keys, strict=True)
         ]
+        if posted:
+            # A form sent again: the same movements, or a key reused for others (refused).
+            for movement in movements:
+                if movement.idempotency_key in posted:
+                    replay_check(posted[movement.idempotency_key], movement)
+            return Allocation([posted[key] for key in keys if key in posted], replayed=True)
         try:
             transfers = transfers_post(organization=organization, actor=actor, movements=movements)
         except InsufficientFunds:
@@ -178,8 +249,6 @@ def credit_allocate(
                 % {"balance": balance, "missing": missing, "total": total},
                 missing=missing,
             )
-        if replay:
-            return transfers
         audit_record(
             organization=organization,
             actor=actor,
@@ -194,7 +263,7 @@ def credit_allocate(
             },
             ip_address=ip_address,
         )
-    return transfers
+    return Allocation(transfers, replayed=False)
 
 
 def credit_take_back(

@@ -53,6 +53,7 @@ __all__ = [
     "member_wallet",
     "member_wallets",
     "number_of",
+    "replay_check",
     "system_account",
     "transfer_post",
     "transfers_post",
@@ -305,7 +306,7 @@ def _apply(organization, actor, movements, locked, before, now):
     for movement in movements:
         key = movement.idempotency_key
         if key in existing:
-            _check_same_movement(existing[key], movement)
+            replay_check(existing[key], movement)
             posted.append(existing[key])
             continue
         source, destination = movement.source, movement.destination
@@ -338,8 +339,10 @@ def _apply(organization, actor, movements, locked, before, now):
     return balances, posted, new
 
 
-def _check_same_movement(transfer: Transfer, movement: Movement) -> None:
-    """A key seen before stands for the movement it was first posted for, and only that."""
+def replay_check(transfer: Transfer, movement: Movement) -> None:
+    """A key seen before stands for the movement it was first posted for, and only that:
+    IdempotencyKeyReused when `movement` is another one. For callers that find their replays
+    themselves (credit_allocate_once); postings check it on every replay."""
     same = (
         transfer.source_id == movement.source.pk
         and transfer.destination_id == movement.destination.pk

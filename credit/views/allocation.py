@@ -46,6 +46,7 @@ from credit.services.allocation import (
     TAKE_BACK,
     CompanyBalanceShort,
     credit_allocate,
+    credit_allocate_once,
     credit_take_back,
     form_already_posted,
     form_idempotency_key,
@@ -113,17 +114,18 @@ def _already_done(request, action: str, form, members) -> bool:
     )
 
 
-def _targets(request, form, *, holding_credit: bool):
+def _targets(request, form, *, holding_credit: bool, step: str):
+    """The members the form names: for a confirmation, their rows (the service takes them);
+    for a preview, the query (the preview reads rows only for the people it names)."""
     data = form.cleaned_data
-    return list(
-        credit_target_members(
-            organization=request.org,
-            target=data["target"],
-            members=data.get("members") or (),
-            member_list=data.get("member_list"),
-            holding_credit=holding_credit,
-        )
+    members = credit_target_members(
+        organization=request.org,
+        target=data["target"],
+        members=data.get("members") or (),
+        member_list=data.get("member_list"),
+        holding_credit=holding_credit,
     )
+    return list(members) if step == CONFIRM else members
 
 
 def _render_preview(request, template: str, form, plan: CreditPlan, **extra):
@@ -142,24 +144,27 @@ def _render_preview(request, template: str, form, plan: CreditPlan, **extra):
 
 @require_http_methods(["GET", "POST"])
 def allocate(request):
-    """Give credit from the company balance to members: choose, preview, confirm."""
+    """Give credit from the company balance to members: choose, preview, confirm.
+
+    A confirmation reads the members once (here; the service takes these rows) and leaves
+    the rest to the service: whether the form was sent before, and the company balance,
+    both decided under its locks."""
     form, step = _target_form(request, AllocateForm)
     if step in (START, EDIT) or not form.is_valid():
         return render(request, "credit/allocate.html", {"form": form})
-    members = _targets(request, form, holding_credit=False)
+    members = _targets(request, form, holding_credit=False, step=step)
     amount = form.cleaned_data["amount"]
-    if step == CONFIRM and _already_done(request, ALLOCATE, form, members):
-        messages.info(request, _("This allocation was already made; the credit moved once."))
-        return redirect("credit:overview", org_slug=request.org.slug)
     plan = allocation_preview(organization=request.org, members=members, amount=amount)
     if not plan.lines:
+        if step == CONFIRM and _already_done(request, ALLOCATE, form, members):
+            return _allocated_before(request)
         form.add_error(None, _("None of these people can receive credit."))
         return render(request, "credit/allocate.html", {"form": form, "left_out": plan.left_out})
     changed = step == CONFIRM and form.cleaned_data.get("expected") != plan.fingerprint
-    if step == PREVIEW or changed or not plan.can_confirm:
+    if step == PREVIEW or changed:
         return _render_preview(request, "credit/allocate_preview.html", form, plan, changed=changed)
     try:
-        credit_allocate(
+        allocation = credit_allocate_once(
             organization=request.org,
             actor=request.member,
             members=[line.member for line in plan.lines],
@@ -175,6 +180,8 @@ def allocate(request):
     except ApplicationError as error:
         form.add_error(None, error.message)
         return render(request, "credit/allocate.html", {"form": form})
+    if allocation.replayed:
+        return _allocated_before(request)
     messages.success(
         request,
         ngettext(
@@ -187,13 +194,18 @@ def allocate(request):
     return redirect("credit:overview", org_slug=request.org.slug)
 
 
+def _allocated_before(request):
+    messages.info(request, _("This allocation was already made; the credit moved once."))
+    return redirect("credit:overview", org_slug=request.org.slug)
+
+
 @require_http_methods(["GET", "POST"])
 def take_back(request):
     """Return members' credit to the company balance: choose, preview, confirm."""
     form, step = _target_form(request, TakeBackForm)
     if step in (START, EDIT) or not form.is_valid():
         return render(request, "credit/take_back.html", {"form": form})
-    members = _targets(request, form, holding_credit=True)
+    members = _targets(request, form, holding_credit=True, step=step)
     amount = form.amount_or_all
     if step == CONFIRM and _already_done(request, TAKE_BACK, form, members):
         messages.info(request, _("This take-back was already made; the credit moved once."))

@@ -1,4 +1,4 @@
-"""Seeing credit: the overview, the live balances, the history, and the pieces of credit shown on
+"""Seeing credit: the overview, the live balances, and the pieces of credit shown on
 other apps' pages (the organization home, the directory, a member's details), which
 CreditConfig.ready() registers with organizations.extensions and members.extensions.
 
@@ -6,18 +6,15 @@ Finance, admins and owners read all of it; the shortcuts each person sees follow
 matrix (and, for buying, the owners' choice of finance members who may buy).
 """
 
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from credit.forms.allocation import HistoryFilterForm
 from credit.selectors.balances import may_buy, member_balances, member_credit
 from credit.selectors.history import transfer_history
 from credit.selectors.ledger import organization_balances
 from organizations.roles import ROLE_MATRIX, Role
 
-HISTORY_PAGE_SIZE = 50
 RECENT_MOVEMENTS = 10
 
 # (URL name, label, what it is for), in the order the overview shows them.
@@ -64,20 +61,6 @@ def balances(request):
     """The balances alone: the overview and the home poll this every few seconds (htmx)."""
     return render(
         request, "credit/_balances.html", {"balances": organization_balances(request.org)}
-    )
-
-
-def history(request):
-    """Every transfer, newest first, narrowed by member, type and dates; 50 a page."""
-    form = HistoryFilterForm(request.GET, organization=request.org)
-    form.is_valid()
-    filters = form.filters()
-    transfers = transfer_history(organization=request.org, **filters)
-    page = Paginator(transfers, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "credit/history.html",
-        {"form": form, "page": page, "is_filtered": form.is_filtered()},
     )
 
 

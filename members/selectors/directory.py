@@ -162,7 +162,12 @@ def member_invitations(*, organization: Organization, member: Member) -> QuerySe
 
 
 def lists_with_counts(*, organization: Organization) -> QuerySet[MemberList]:
-    return MemberList.objects.for_org(organization).annotate(member_count=Count("members"))
+    # Meta.ordering does not apply to a GROUP BY query: say the order, or it is the database's.
+    return (
+        MemberList.objects.for_org(organization)
+        .annotate(member_count=Count("members"))
+        .order_by(Lower("name"), "pk")
+    )
 
 
 def list_members(*, organization: Organization, member_list: MemberList) -> QuerySet[Member]:

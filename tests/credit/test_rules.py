@@ -263,9 +263,16 @@ def test_finance_reads_but_cannot_change(org, finance, employee, login):
     assert CreditRule.objects.for_org(org).count() == 1
 
 
-def test_only_active_members_of_the_organization_are_offered(org, admin, login):
+def test_only_active_members_of_the_organization_are_offered(org, admin, outsider, login):
     gone = MemberFactory(organization=org, status=Member.Status.REMOVED, display_name="Gone Person")
-    page = login(admin).get(rules_url(org))
-    choices = list(page.context["form"].fields["member"].queryset)
-    assert admin in choices
-    assert gone not in choices
+    client = login(admin)
+    for someone in (gone, outsider):
+        response = client.post(
+            rules_url(org), form(target="member", member=someone.pk, key=f"k{someone.pk}")
+        )
+        assert response.context["form"].errors["member"] == [
+            "This choice was not found. Reload the page and choose again."
+        ]
+    typed = client.post(rules_url(org), form(target="member", member_q="Gone Person", key="t"))
+    assert "No member matches" in typed.context["form"].errors["member"][0]
+    assert not CreditRule.objects.for_org(org).exists()

@@ -1,9 +1,10 @@
 """Member auto-recharge, and reacting when balances drop.
 
 Owns the transfers keyed `rule:<id>:auto:<YYYY-MM>:member:<id>:<n>`: the n-th automatic
-recharge of a member by a rule in the organization's month. Locks the company and member
-wallets (accounts_lock, id order) and counts the month's recharges under those locks, so two
-evaluations at once recharge once.
+recharge of a member by a rule in the organization's month, and the CreditRuleRecharge row
+written beside each of them (what the rules page and the monthly maximum count). Locks the
+company and member wallets (accounts_lock, id order) and counts the month's recharges under
+those locks, so two evaluations at once recharge once.
 """
 
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from djmoney.money import Money
 
-from credit.models import Account, CreditRule, CreditSettings, Transfer
+from credit.models import Account, CreditRule, CreditRuleRecharge, CreditSettings, Transfer
 from credit.selectors.rules import (
     AUTO_KINDS,
     auto_recharge_prefix,
@@ -59,6 +60,7 @@ def member_auto_recharge(
     otherwise it is looked up. Locks the company and member wallets (id order), re-reads the
     balance and counts this month's recharges under the locks; the recharge's key is the rule,
     the member, the month and the recharge's number, so concurrent evaluations recharge once.
+    The recharge is recorded (CreditRuleRecharge) in the transaction that posts it.
     When the company balance is short, asks the company auto-recharge (if enabled) or emails
     the managers, at most once a day for the organization.
     """
@@ -100,6 +102,15 @@ def member_auto_recharge(
                         memo=_("Automatic recharge"),
                     )
                 ],
+            )
+            CreditRuleRecharge.objects.create(
+                organization=organization,
+                rule=rule,
+                member=member,
+                month=month,
+                number=count + 1,
+                amount=rule.amount,
+                transfer=transfer,
             )
             audit_record(
                 organization=organization,
