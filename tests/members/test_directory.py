@@ -337,7 +337,8 @@ def test_bad_bulk_input_is_a_message_not_an_error(
     before, before_other = snapshot(org), snapshot(other_org)
     response = login(admin).post(bulk_url(org), data, follow=True)
     assert response.status_code == 200
-    assert any(message in text for text in messages_of(response)), messages_of(response)
+    shown = messages_of(response)
+    assert any(message in text for text in shown), (shown, response.redirect_chain)
     assert snapshot(org) == before
     assert snapshot(other_org) == before_other
 
