@@ -59,6 +59,8 @@ from skypemgr.forms import form_error
 
 START, EDIT, PREVIEW, CONFIRM = "start", "edit", "preview", "confirm"
 RECENT_MOVEMENTS = 10
+# One page for both directions, and one for their check (`taking_back` tells which).
+MOVE, MOVE_PREVIEW = "credit/credit_move.html", "credit/credit_move_preview.html"
 
 
 def _with_key(data: QueryDict, name: str = "idempotency_key") -> QueryDict:
@@ -128,11 +130,12 @@ def _targets(request, form, *, holding_credit: bool, step: str):
     return list(members) if step == CONFIRM else members
 
 
-def _render_preview(request, template: str, form, plan: CreditPlan, **extra):
+def _render_preview(request, form, plan: CreditPlan, *, taking_back: bool, **extra):
     return render(
         request,
-        template,
+        MOVE_PREVIEW,
         {
+            "taking_back": taking_back,
             "form": form,
             "plan": plan,
             "hidden_fields": _hidden_fields(form),
@@ -151,7 +154,7 @@ def allocate(request):
     both decided under its locks."""
     form, step = _target_form(request, AllocateForm)
     if step in (START, EDIT) or not form.is_valid():
-        return render(request, "credit/allocate.html", {"form": form})
+        return render(request, MOVE, {"form": form, "taking_back": False})
     members = _targets(request, form, holding_credit=False, step=step)
     amount = form.cleaned_data["amount"]
     plan = allocation_preview(organization=request.org, members=members, amount=amount)
@@ -159,10 +162,12 @@ def allocate(request):
         if step == CONFIRM and _already_done(request, ALLOCATE, form, members):
             return _allocated_before(request)
         form.add_error(None, _("None of these people can receive credit."))
-        return render(request, "credit/allocate.html", {"form": form, "left_out": plan.left_out})
+        return render(
+            request, MOVE, {"form": form, "taking_back": False, "left_out": plan.left_out}
+        )
     changed = step == CONFIRM and form.cleaned_data.get("expected") != plan.fingerprint
     if step == PREVIEW or changed:
-        return _render_preview(request, "credit/allocate_preview.html", form, plan, changed=changed)
+        return _render_preview(request, form, plan, taking_back=False, changed=changed)
     try:
         allocation = credit_allocate_once(
             organization=request.org,
@@ -176,10 +181,10 @@ def allocate(request):
     except CompanyBalanceShort:
         # The balance fell between the preview and now: show the preview as it is now.
         plan = allocation_preview(organization=request.org, members=members, amount=amount)
-        return _render_preview(request, "credit/allocate_preview.html", form, plan)
+        return _render_preview(request, form, plan, taking_back=False)
     except ApplicationError as error:
         form.add_error(None, error.message)
-        return render(request, "credit/allocate.html", {"form": form})
+        return render(request, MOVE, {"form": form, "taking_back": False})
     if allocation.replayed:
         return _allocated_before(request)
     messages.success(
@@ -204,7 +209,7 @@ def take_back(request):
     """Return members' credit to the company balance: choose, preview, confirm."""
     form, step = _target_form(request, TakeBackForm)
     if step in (START, EDIT) or not form.is_valid():
-        return render(request, "credit/take_back.html", {"form": form})
+        return render(request, MOVE, {"form": form, "taking_back": True})
     members = _targets(request, form, holding_credit=True, step=step)
     amount = form.amount_or_all
     if step == CONFIRM and _already_done(request, TAKE_BACK, form, members):
@@ -213,12 +218,10 @@ def take_back(request):
     plan = take_back_preview(organization=request.org, members=members, amount=amount)
     if not plan.lines and not plan.short:
         form.add_error(None, _("These members hold no credit to take back."))
-        return render(request, "credit/take_back.html", {"form": form, "left_out": plan.left_out})
+        return render(request, MOVE, {"form": form, "taking_back": True, "left_out": plan.left_out})
     changed = step == CONFIRM and form.cleaned_data.get("expected") != plan.fingerprint
     if step == PREVIEW or changed or not plan.can_confirm:
-        return _render_preview(
-            request, "credit/take_back_preview.html", form, plan, changed=changed
-        )
+        return _render_preview(request, form, plan, taking_back=True, changed=changed)
     try:
         credit_take_back(
             organization=request.org,
@@ -233,7 +236,7 @@ def take_back(request):
         # Someone spent or received credit since the preview: show it as it is now.
         messages.error(request, error.message)
         plan = take_back_preview(organization=request.org, members=members, amount=amount)
-        return _render_preview(request, "credit/take_back_preview.html", form, plan)
+        return _render_preview(request, form, plan, taking_back=True)
     messages.success(
         request,
         ngettext(
