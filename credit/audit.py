@@ -220,10 +220,14 @@ def _number(event, context) -> str:
 
 
 def _method(value) -> str:
-    try:
-        return str(Purchase.Method(value).label).lower()
-    except ValueError:
-        return ""
+    """How a purchase was paid, as a sentence says it ("by card", "by PayPal")."""
+    words = {
+        Purchase.Method.CARD: _("card"),
+        Purchase.Method.PAYPAL: _("PayPal"),
+        Purchase.Method.BANK_TRANSFER: _("bank transfer"),
+        Purchase.Method.AUTO_RECHARGE: _("automatic recharge"),
+    }
+    return str(words.get(value, ""))
 
 
 def _purchase_started(event, context):

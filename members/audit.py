@@ -61,7 +61,7 @@ def _removed(event, context):
             len(lists),
         ),
         member=event.target_label,
-        lists=names_text([f"“{name}”" for name in lists]),
+        lists=names_text([_("“%(name)s”") % {"name": name} for name in lists]),
     )
 
 

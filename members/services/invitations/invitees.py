@@ -110,7 +110,10 @@ def normalize_address(channel: str, raw: str, *, region: str | None = None) -> s
             User.username_validator(value)
         except ValidationError:
             raise ApplicationError(
-                _("“%(value)s” cannot be a username: they hold only letters, digits and @ . + - _")
+                _(
+                    "“%(value)s” cannot be a username: a username holds only letters, digits "
+                    "and @ . + - _"
+                )
                 % {"value": value}
             ) from None
         return value.lower()
