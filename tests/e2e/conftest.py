@@ -36,3 +36,19 @@ def console_errors(page):
         "console", lambda message: errors.append(message.text) if message.type == "error" else None
     )
     return errors
+
+
+@pytest.fixture
+def new_context(browser):
+    """`browser.new_context(**options)`, closed when the test ends: a page left open would go
+    on polling the live server, whose renders then land in later tests' responses."""
+    contexts = []
+
+    def make(**options):
+        context = browser.new_context(**options)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()

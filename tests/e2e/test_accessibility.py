@@ -74,8 +74,8 @@ def key_pages(base, organization) -> list[str]:
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("width", [1280, 375])
-def test_key_pages_have_no_serious_accessibility_problem(live_server, browser, demo, width):
-    context = browser.new_context(locale="en-GB", viewport={"width": width, "height": 900})
+def test_key_pages_have_no_serious_accessibility_problem(live_server, new_context, demo, width):
+    context = new_context(locale="en-GB", viewport={"width": width, "height": 900})
     page = context.new_page()
     sign_in(page, live_server.url, "alice")
     found = {}
@@ -105,8 +105,8 @@ def test_an_employees_pages_have_no_serious_accessibility_problem(live_server, p
 
 
 @pytest.mark.e2e
-def test_a_scrolling_table_scrolls_from_the_keyboard(live_server, browser, demo):
-    context = browser.new_context(locale="en-GB", viewport={"width": 375, "height": 800})
+def test_a_scrolling_table_scrolls_from_the_keyboard(live_server, new_context, demo):
+    context = new_context(locale="en-GB", viewport={"width": 375, "height": 800})
     page = context.new_page()
     sign_in(page, live_server.url, "alice")
     page.goto(f"{live_server.url}/o/{demo.slug}/members/")

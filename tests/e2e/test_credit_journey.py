@@ -23,7 +23,7 @@ def sign_in(page, base, username):
 
 
 @pytest.mark.e2e
-def test_buy_allocate_take_back_history(live_server, browser, stripe_fake, console_errors):
+def test_buy_allocate_take_back_history(live_server, new_context, stripe_fake, console_errors):
     base = live_server.url
     stripe_fake.webhook_url = f"{base}/webhooks/stripe/"
     stripe_fake.webhook_delay = 1.0
@@ -36,7 +36,7 @@ def test_buy_allocate_take_back_history(live_server, browser, stripe_fake, conso
     for member in (bob, cat):
         ListMembership.objects.create(organization=org, member_list=sales, member=member)
 
-    context = browser.new_context(locale="en-GB")
+    context = new_context(locale="en-GB")
     watcher = context.new_page()
     watcher.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     sign_in(watcher, base, "owner-olga")

@@ -22,7 +22,9 @@ def sign_in(page, base, login):
 
 
 @pytest.mark.e2e
-def test_invite_two_into_sales_then_one_signs_up(live_server, browser, settings, console_errors):
+def test_invite_two_into_sales_then_one_signs_up(
+    live_server, new_context, settings, console_errors
+):
     settings.DEV_OUTBOX = True
     base = live_server.url
     admin = MemberFactory(role=Role.ADMIN, user__username="admin-ada")
@@ -30,7 +32,7 @@ def test_invite_two_into_sales_then_one_signs_up(live_server, browser, settings,
     MemberListFactory(organization=org, name="Sales")
     MemberListFactory(organization=org, name="Support")
 
-    page = browser.new_page(locale="en-GB")
+    page = new_context(locale="en-GB").new_page()
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     sign_in(page, base, "admin-ada")
     page.goto(f"{base}/o/{org.slug}/members/invite/")
@@ -42,7 +44,7 @@ def test_invite_two_into_sales_then_one_signs_up(live_server, browser, settings,
     expect(page.locator("#invitation-rows").get_by_text("Sent")).to_have_count(2)
 
     # The second person, in another browser, follows the link from the dev outbox.
-    invitee = browser.new_page(locale="en-GB")
+    invitee = new_context(locale="en-GB").new_page()
     invitee.goto(f"{base}/dev/outbox/")
     card = invitee.locator(".card", has_text="second@example.com").first
     link = card.locator("a[href*='/i/']").first.get_attribute("href")

@@ -84,11 +84,11 @@ def sign_in(page, base):
 @pytest.mark.e2e
 @pytest.mark.parametrize("language", ["en", "fr"])
 @pytest.mark.parametrize("width", [1280, 768, 375])
-def test_long_names_stay_within_the_window(live_server, browser, company, width, language):
+def test_long_names_stay_within_the_window(live_server, new_context, company, width, language):
     organization, seller, team = company
     assert len(organization.name) == 97
     assert len(team.name) == 100
-    context = browser.new_context(locale="en-GB", viewport={"width": width, "height": 900})
+    context = new_context(locale="en-GB", viewport={"width": width, "height": 900})
     context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
     page = context.new_page()
     sign_in(page, live_server.url)
