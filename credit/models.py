@@ -84,6 +84,7 @@ class Transfer(TenantModel):
         TAKE_BACK = "take_back", pgettext_lazy("kind of transfer", "Take back")
         USAGE = "usage", _("Usage")
         SUBSCRIPTION_CHARGE = "subscription_charge", _("Subscription charge")
+        SUBSCRIPTION_REFUND = "subscription_refund", _("Subscription refund")
         REFUND = "refund", _("Refund")
         SETTLEMENT = "settlement", _("Settlement of what was owed")
         ADJUSTMENT = "adjustment", _("Adjustment")
