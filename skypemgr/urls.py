@@ -18,6 +18,7 @@ urlpatterns = [
     app_urls("organizations.urls"),
     app_urls("members.urls"),
     app_urls("credit.urls"),
+    app_urls("subscriptions.urls"),
     app_urls("dashboard.urls"),
 ]
 

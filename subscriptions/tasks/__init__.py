@@ -1,3 +1,2 @@
-"""Celery tasks of the features app; each takes the organization id with the row's id."""
-
-from subscriptions.tasks import numbers  # noqa: F401
+"""Celery tasks of the features app (Celery finds them here); each takes the organization id
+with the row's id."""
