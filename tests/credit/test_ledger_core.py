@@ -192,3 +192,26 @@ def test_a_batch_with_one_key_posted_before_posts_only_the_others(org, admin, em
     assert posted[1].pk != first.pk
     assert balance(wallet) == eur(10)
     assert balance(company) == eur(90)
+
+
+def test_a_posted_transfer_is_the_row_the_database_holds(org, admin, employee, funded):
+    """What a posting hands back equals the stored row in every column (the posting builds its
+    transfers itself, so a column it forgot would show here)."""
+    [posted] = credit_allocate(
+        organization=org,
+        actor=admin,
+        members=[employee],
+        amount="12.5",
+        idempotency_key="columns",
+        memo="Columns",
+    )
+    # Nothing left for Django to load from the database on first access.
+    assert posted.get_deferred_fields() == set()
+    stored = Transfer.objects.for_org(org).get(pk=posted.pk)
+    for field in Transfer._meta.concrete_fields:
+        assert getattr(posted, field.attname) == getattr(stored, field.attname), field.attname
+    assert posted.amount == eur("12.5")
+    assert posted.source.kind == Account.Kind.ORGANIZATION
+    assert posted.destination.member_id == employee.pk
+    assert posted.actor == admin
+    assert not posted._state.adding
