@@ -46,7 +46,7 @@ from credit.models import Account, Purchase
 from credit.selectors.settings import credit_settings
 from credit.services.auto_recharge import auto_recharge_start_if_needed
 from credit.services.ledger import accounts_lock, system_account, transfers_post
-from organizations.audit import audit_record
+from organizations.audit import audit_record, audit_record_many
 from organizations.models import Organization
 from organizations.scoping import all_tenants
 from subscriptions.models import FeatureSettings, Plan, Renewal, Subscription
@@ -187,14 +187,128 @@ class _Context:
 def subscriptions_renew(
     *, organization: Organization, subscription_ids: Iterable[int], now: datetime | None = None
 ) -> dict[str, int]:
-    """Renew each of these subscriptions that is still due (see `subscription_renew`);
-    returns how many had each outcome."""
+    """Renew each of these subscriptions that is still due; returns how many had each
+    outcome. The plain ones are renewed together (`_renew_together`); the others, and all of
+    them when the company balance cannot pay them together, one by one (`subscription_renew`)."""
+    now = now or timezone.now()
     context = _Context.of(organization)
     counts: dict[str, int] = {}
-    for subscription_id in subscription_ids:
+    ids = list(subscription_ids)
+    renewed = _renew_together(context, ids, now=now)
+    if renewed:
+        counts[Outcome.RENEWED] = len(renewed)
+    for subscription_id in ids:
+        if subscription_id in renewed:
+            continue
         outcome = _renew(context, subscription_id, now=now)
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
+
+
+def _renew_together(context: _Context, ids: list[int], *, now: datetime) -> set[int]:
+    """Renew, in one transaction, those of `ids` that are plainly due: active, renewing
+    automatically, priced, their period not tried before, the company balance paying them all
+    (and staying above "renew only above"). The same locks and rows as `subscription_renew`,
+    for a batch: the subscriptions (skipping those another worker holds), then the accounts;
+    one posting of all the charges, each under its own key. Anything less plain, or a balance
+    that cannot pay the lot, is left to the one-by-one path (returns the ids renewed)."""
+    organization = context.organization
+    with transaction.atomic():
+        locked = list(
+            Subscription.objects.for_org(organization)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("plan", "member")
+            .filter(
+                pk__in=ids,
+                status=Subscription.Status.ACTIVE,
+                auto_renew=True,
+                cancel_at_period_end=False,
+                released_at__isnull=True,
+                period_end__lte=now,
+            )
+            .order_by("pk")
+        )
+        tried = set(
+            Renewal.objects.for_org(organization)
+            .filter(subscription__in=locked, period_start__in={s.period_end for s in locked})
+            .values_list("subscription_id", "period_start")
+        )
+        plain = []
+        for subscription in locked:
+            months = subscription.next_period_months or subscription.period_months
+            price = context.price(subscription.plan, months)
+            if price is None or (subscription.pk, subscription.period_end) in tried:
+                continue
+            end = period_end(
+                subscription.period_end,
+                months,
+                anchor_day=subscription.anchor_day,
+                time_zone=organization.time_zone,
+            )
+            plain.append((subscription, months, price, end))
+        if not plain:
+            return set()
+        total = sum((price for _, _, price, _ in plain), Money(0, organization.currency))
+        balance = accounts_lock(organization, [context.company, context.bucket])[
+            context.company.pk
+        ].balance
+        minimum = context.settings.renew_min_balance
+        if balance < total or (minimum is not None and (balance - total).amount < minimum):
+            transaction.set_rollback(True)
+            return set()
+        transfers = transfers_post(
+            organization=organization,
+            actor=None,
+            movements=[
+                charge_movement(
+                    organization=organization,
+                    subscription=subscription,
+                    period_start=subscription.period_end,
+                    amount=price,
+                    company=context.company,
+                    subscriptions_account=context.bucket,
+                )
+                for subscription, _, price, _ in plain
+            ],
+        )
+        Renewal.objects.bulk_create(
+            Renewal(
+                organization=organization,
+                subscription=subscription,
+                period_start=subscription.period_end,
+                period_end=end,
+                period_months=months,
+                amount=price.amount,
+                status=Renewal.Status.PAID,
+                transfer=transfer,
+                attempts=1,
+                last_attempt_at=now,
+            )
+            for (subscription, months, price, end), transfer in zip(plain, transfers, strict=True)
+        )
+        for subscription, months, _, end in plain:
+            subscription.period_start = subscription.period_end
+            subscription.period_end = end
+            subscription.period_months = months
+            subscription.next_period_months = None
+        Subscription.objects.for_org(organization).bulk_update(
+            [subscription for subscription, _, _, _ in plain],
+            ["period_start", "period_end", "period_months", "next_period_months"],
+        )
+        audit_record_many(
+            [
+                _audit_event(
+                    organization,
+                    subscription,
+                    "subscription.renewed",
+                    amount=price.amount,
+                    months=months,
+                    until=end.isoformat(),
+                )
+                for subscription, months, price, end in plain
+            ]
+        )
+    return {subscription.pk for subscription, _, _, _ in plain}
 
 
 def subscription_renew(
@@ -499,16 +613,20 @@ def _renewal_write(
     return renewal
 
 
-def _audit(organization: Organization, subscription: Subscription, verb: str, **data) -> None:
-    audit_record(
-        organization=organization,
-        actor=None,
-        verb=verb,
-        target=subscription,
-        data={
+def _audit_event(organization: Organization, subscription: Subscription, verb: str, **data) -> dict:
+    return {
+        "organization": organization,
+        "actor": None,
+        "verb": verb,
+        "target": subscription,
+        "data": {
             "plan": subscription.plan.code,
             "plan_name": subscription.plan.name,
             "member_name": str(subscription.member),
             **{key: str(value) for key, value in data.items()},
         },
-    )
+    }
+
+
+def _audit(organization: Organization, subscription: Subscription, verb: str, **data) -> None:
+    audit_record(**_audit_event(organization, subscription, verb, **data))

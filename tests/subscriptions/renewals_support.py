@@ -60,3 +60,28 @@ def charges(organization) -> list[Transfer]:
         .filter(kind=Transfer.Kind.SUBSCRIPTION_CHARGE)
         .order_by("pk")
     )
+
+
+def due_subscriptions(organization, count: int, *, members: int = 10, code=FRANCE) -> list[int]:
+    """`count` subscriptions whose period ended an hour ago, made in one statement (their first
+    period is not charged: only the renewal is under test), spread over `members` members."""
+    now = datetime.datetime.now(datetime.UTC)
+    end = now - datetime.timedelta(hours=1)
+    people = MemberFactory.create_batch(members, organization=organization)
+    plan = Plan.objects.get(code=code)
+    zone = zoneinfo.ZoneInfo(organization.time_zone)
+    with tenant_scope(organization):
+        made = Subscription.objects.bulk_create(
+            Subscription(
+                organization=organization,
+                member=people[number % members],
+                plan=plan,
+                status=Subscription.Status.ACTIVE,
+                period_months=1,
+                anchor_day=end.astimezone(zone).day,
+                period_start=end - datetime.timedelta(days=30),
+                period_end=end,
+            )
+            for number in range(count)
+        )
+    return [subscription.pk for subscription in made]
