@@ -13,8 +13,7 @@ from credit.services.purchases import purchase_credit
 from organizations.models import AuditEvent
 from organizations.scoping import tenant_scope
 from outbox.models import OutboundMessage
-from subscriptions.models import Renewal, Subscription
-from subscriptions.services.settings import feature_settings
+from subscriptions.models import FeatureSettings, Renewal, Subscription
 from tests.credit.rules_support import balance_of, bought
 from tests.credit.stripe_fake import stripe_fake_server  # noqa: F401 (the stripe_fake fixture)
 from tests.credit.test_auto_recharge import configure
@@ -131,7 +130,7 @@ def test_a_purchase_during_grace_renews_at_once(
 
 
 def test_a_suspended_feature_without_a_number_expires_after_the_hold(org, owner, short):
-    feature_settings(org).__class__.objects.for_org(org).update(grace_days=2, number_hold_days=3)
+    FeatureSettings.objects.for_org(org).update(grace_days=2, number_hold_days=3)
     sweep(local(org, "2027-02-10 00:05"))
     sweep(local(org, "2027-02-12 00:05"))
     assert fresh(short).status == Subscription.Status.SUSPENDED
@@ -149,11 +148,11 @@ def test_a_suspended_feature_without_a_number_expires_after_the_hold(org, owner,
 def test_renew_only_above_an_amount_counts_as_short(org, owner, admin):
     bought(org, owner, 10)
     subscription = subscribe(org, owner, local(org, "2027-01-10 10:00"))  # 7.01 left
-    type(feature_settings(org)).objects.for_org(org).update(renew_min_balance="4.50")
+    FeatureSettings.objects.for_org(org).update(renew_min_balance="4.50")
     sweep(local(org, "2027-02-10 00:05"))  # 7.01 - 2.99 = 4.02 would be below 4.50
     assert fresh(subscription).status == Subscription.Status.PAST_DUE
     assert balance_of(org) == Money("7.01", "EUR")
-    type(feature_settings(org)).objects.for_org(org).update(renew_min_balance="4.00")
+    FeatureSettings.objects.for_org(org).update(renew_min_balance="4.00")
     sweep(local(org, "2027-02-11 00:10"))
     subscription = fresh(subscription)
     assert subscription.status == Subscription.Status.ACTIVE
