@@ -346,6 +346,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "credit.reconcile_auto_recharges",
         "schedule": crontab(minute="7-59/15"),
     },
+    # Features renew at midnight in each organization's time zone: the sweep runs every 15
+    # minutes and renews each period once (a row lock and a unique row per period).
+    "subscriptions-renew-due": {
+        "task": "subscriptions.renew_due",
+        "schedule": crontab(minute="*/15"),
+    },
 }
 
 # --- Security -----------------------------------------------------------------------------------

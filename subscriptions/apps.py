@@ -9,12 +9,27 @@ class SubscriptionsConfig(AppConfig):
     verbose_name = _("Features")
 
     def ready(self):
+        from credit.extensions import register_company_credited
+        from organizations.audit_sentences import register_audit_sentences
         from organizations.extensions import register_organization_created
         from organizations.models import register_audit_verbs
+        from subscriptions import audit_renewals
         from subscriptions.services.settings import feature_settings_create
 
         register_audit_verbs(AUDIT_VERBS)
         register_organization_created("feature-settings", feature_settings_create)
+        # Renewals.
+        register_audit_verbs(audit_renewals.AUDIT_VERBS)
+        register_audit_sentences(audit_renewals.SENTENCES)
+        register_company_credited("subscriptions-renew", renew_when_credited)
+
+
+def renew_when_credited(organization_id: int) -> None:
+    """A purchase was credited: renew the organization's unpaid due features now (the daily
+    retry of the renewal sweep would otherwise wait up to a day)."""
+    from subscriptions.tasks.renewals import renew_organization
+
+    renew_organization.delay(organization_id)
 
 
 # What the features app records in the audit trail (the sentences are in subscriptions.audit).

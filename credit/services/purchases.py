@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from djmoney.money import Money
 
+from credit.extensions import company_credited_after_commit
 from credit.models import Account, Purchase, Transfer
 from credit.selectors.balances import may_buy
 from credit.services.attention import PaymentNotCredited, purchase_attention_record
@@ -193,6 +194,8 @@ def purchase_credit(
             data={"amount": str(purchase.amount.amount), "method": purchase.method},
         )
         receipt_email_owners(organization=organization, purchase_id=purchase.pk)
+        # Features waiting for credit (past due renewals) are tried at once.
+        company_credited_after_commit(organization.pk)
     return purchase
 
 
