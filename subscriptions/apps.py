@@ -9,15 +9,34 @@ class SubscriptionsConfig(AppConfig):
     verbose_name = _("Features")
 
     def ready(self):
-        from organizations.extensions import register_organization_created
+        from organizations.audit_sentences import register_audit_sentences
+        from organizations.extensions import (
+            register_organization_created,
+            register_settings_link,
+        )
         from organizations.models import register_audit_verbs
+        from subscriptions import settings_audit
         from subscriptions.services.settings import feature_settings_create
 
         register_audit_verbs(AUDIT_VERBS)
         register_organization_created("feature-settings", feature_settings_create)
+        # The renewal policy and the calendar: feature settings, linked from the settings page.
+        register_audit_verbs(SETTINGS_AUDIT_VERBS)
+        register_audit_sentences(settings_audit.SENTENCES)
+        register_settings_link(
+            "feature-settings",
+            label=_("Feature settings"),
+            description=_("Grace period, numbers kept, and notices of large renewal days."),
+            url_name="subscriptions:settings",
+        )
 
 
 # What the features app records in the audit trail (the sentences are in subscriptions.audit).
 AUDIT_VERBS = {
     "feature.assigned": _("assigned a feature"),
+}
+
+# The renewal policy's events (the sentences are in subscriptions.settings_audit).
+SETTINGS_AUDIT_VERBS = {
+    "feature_settings.updated": _("changed the feature settings"),
 }
