@@ -53,15 +53,17 @@ def _ends_there() -> Q:
     return Q(auto_renew=False) | Q(cancel_at_period_end=True)
 
 
-def _due_within(organization: Organization, until: datetime.datetime) -> QuerySet:
+def _due_within(
+    organization: Organization, until: datetime.datetime, now: datetime.datetime | None = None
+) -> QuerySet:
     """Live subscriptions due before `until`, each with `months` (of its next period) and
-    `due_at` (its period end, or now when that has passed)."""
+    `due_at` (its period end, or `now` when that has passed)."""
     return (
         Subscription.objects.for_org(organization)
         .filter(status__in=Subscription.LIVE, period_end__lt=until)
         .annotate(
             months=Coalesce("next_period_months", "period_months"),
-            due_at=Greatest("period_end", Value(timezone.now())),
+            due_at=Greatest("period_end", Value(now or timezone.now())),
         )
     )
 
@@ -207,17 +209,19 @@ class DueRow:
         return not self.ending and self.price is not None
 
 
-def _rows_query(organization: Organization, *, until: datetime.datetime) -> QuerySet:
+def _rows_query(
+    organization: Organization, *, until: datetime.datetime, now: datetime.datetime | None = None
+) -> QuerySet:
     return (
-        _due_within(organization, until)
+        _due_within(organization, until, now)
         .select_related("member", "plan")
         .order_by("period_end", "id")
     )
 
 
-def _rows(organization: Organization, subscriptions: list[Subscription]) -> list[DueRow]:
+def _rows(organization: Organization, subscriptions: list[Subscription], now=None) -> list[DueRow]:
     zone = zoneinfo.ZoneInfo(organization.time_zone)
-    now = timezone.now()
+    now = now or timezone.now()
     prices = prices_for(
         currency=organization.currency,
         keys=((subscription.plan_id, subscription.months) for subscription in subscriptions),
@@ -256,8 +260,14 @@ def calendar_rows(
     *, organization: Organization, days: int, batch: int = 1000
 ) -> Iterator[list[DueRow]]:
     """Every subscription of the window, in due order, in batches of `batch` rows read by
-    keyset (period end, id): an export holds one batch in memory at a time."""
-    query = _rows_query(organization, until=window_end(organization, days))
+    keyset (period end, id): an export holds one batch in memory at a time. The window is
+    fixed when this is called, however late the batches are read (a streamed download)."""
+    now = timezone.now()
+    query = _rows_query(organization, until=window_end(organization, days), now=now)
+    return _batches(organization, query, batch, now)
+
+
+def _batches(organization: Organization, query: QuerySet, batch: int, now) -> Iterator:
     after = None
     while True:
         page = query
@@ -266,7 +276,7 @@ def calendar_rows(
         subscriptions = list(page[:batch])
         if not subscriptions:
             return
-        yield _rows(organization, subscriptions)
+        yield _rows(organization, subscriptions, now)
         last = subscriptions[-1]
         after = (last.period_end, last.pk)
 
