@@ -126,7 +126,7 @@ def test_rows_are_read_in_batches_by_keyset(org):
         with tenant_scope(org):
             batches = list(calendar_rows(organization=org, days=30, batch=3))
     assert [len(batch) for batch in batches] == [3, 3, 1]
-    ids = [row.subscription.pk for batch in batches for row in batch]
+    ids = [row.subscription_id for batch in batches for row in batch]
     assert len(set(ids)) == 7
     assert [row.due_on for batch in batches for row in batch] == sorted(
         row.due_on for batch in batches for row in batch
