@@ -46,6 +46,51 @@ def home_panels_for(request) -> list[dict]:
     ]
 
 
+# --- Links on the organization settings page ----------------------------------------------
+
+# Other apps' settings pages, listed under "More settings" for the roles that may read them
+# (the role matrix of their URL name decides).
+
+
+@dataclass(frozen=True)
+class SettingsLink:
+    key: str
+    label: str
+    description: str
+    url_name: str
+
+
+SETTINGS_LINKS: dict[str, SettingsLink] = {}
+
+
+def register_settings_link(key: str, *, label, description, url_name: str) -> None:
+    SETTINGS_LINKS[key] = SettingsLink(
+        key=key, label=label, description=description, url_name=url_name
+    )
+
+
+def settings_links_for(request) -> list[dict]:
+    """The links the visitor's role may open, each as {"label", "description", "url"}."""
+    from django.urls import reverse
+
+    from organizations.roles import ROLE_MATRIX
+
+    role = Role(request.member.role)
+    links = []
+    for link in SETTINGS_LINKS.values():
+        access = ROLE_MATRIX.get(link.url_name)
+        if access is None or not access.allows(role, "GET"):
+            continue
+        links.append(
+            {
+                "label": link.label,
+                "description": link.description,
+                "url": reverse(link.url_name, kwargs={"org_slug": request.org.slug}),
+            }
+        )
+    return links
+
+
 # --- The demo company ----------------------------------------------------------------------
 
 # What each app adds to the demo company (`manage.py demo_data`), in registration order:

@@ -104,4 +104,9 @@ ROLE_MATRIX: dict[str, Access] = {
     "credit:member-credit": same(Role.ADMIN),
     "credit:rule-list": Access(read=Role.FINANCE, write=Role.ADMIN),
     "credit:rule-delete": same(Role.ADMIN),
+    # Features: the renewal calendar and its export are read by finance, admins and owners;
+    # the renewal policy (feature settings) is the owners' to change, the others read it.
+    "subscriptions:calendar": Access(read=Role.FINANCE),
+    "subscriptions:calendar-export": Access(read=Role.FINANCE),
+    "subscriptions:settings": Access(read=Role.FINANCE, write=Role.OWNER),
 }

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from organizations import selectors, services
-from organizations.extensions import home_panels_for
+from organizations.extensions import home_panels_for, settings_links_for
 from organizations.forms import OrganizationForm, OrganizationSettingsForm, time_zones_data
 from organizations.models import AUDIT_VERBS
 from organizations.roles import Role
@@ -129,7 +129,11 @@ def organization_settings(request):
     return render(
         request,
         "organizations/organization_settings.html",
-        {"form": form, "time_zones": time_zones_data()},
+        {
+            "form": form,
+            "time_zones": time_zones_data(),
+            "settings_links": settings_links_for(request),
+        },
     )
 
 

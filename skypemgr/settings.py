@@ -352,6 +352,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "subscriptions.renew_due",
         "schedule": crontab(minute="*/15"),
     },
+    # Owners and admins hear a few days ahead of a day whose renewals pass their threshold;
+    # each (organization, day) is emailed once, so a second run sends nothing.
+    "subscriptions-large-run-notices": {
+        "task": "subscriptions.large_run_notices_due",
+        "schedule": crontab(hour=6, minute=20),
+    },
 }
 
 # --- Security -----------------------------------------------------------------------------------

@@ -11,9 +11,12 @@ class SubscriptionsConfig(AppConfig):
     def ready(self):
         from credit.extensions import register_company_credited
         from organizations.audit_sentences import register_audit_sentences
-        from organizations.extensions import register_organization_created
+        from organizations.extensions import (
+            register_organization_created,
+            register_settings_link,
+        )
         from organizations.models import register_audit_verbs
-        from subscriptions import audit_renewals
+        from subscriptions import audit_renewals, settings_audit
         from subscriptions.services.settings import feature_settings_create
 
         register_audit_verbs(AUDIT_VERBS)
@@ -22,6 +25,15 @@ class SubscriptionsConfig(AppConfig):
         register_audit_verbs(audit_renewals.AUDIT_VERBS)
         register_audit_sentences(audit_renewals.SENTENCES)
         register_company_credited("subscriptions-renew", renew_when_credited)
+        # The renewal policy and the calendar: feature settings, linked from the settings page.
+        register_audit_verbs(SETTINGS_AUDIT_VERBS)
+        register_audit_sentences(settings_audit.SENTENCES)
+        register_settings_link(
+            "feature-settings",
+            label=_("Feature settings"),
+            description=_("Grace period, numbers kept, and notices of large renewal days."),
+            url_name="subscriptions:settings",
+        )
 
 
 def renew_when_credited(organization_id: int) -> None:
@@ -35,4 +47,9 @@ def renew_when_credited(organization_id: int) -> None:
 # What the features app records in the audit trail (the sentences are in subscriptions.audit).
 AUDIT_VERBS = {
     "feature.assigned": _("assigned a feature"),
+}
+
+# The renewal policy's events (the sentences are in subscriptions.settings_audit).
+SETTINGS_AUDIT_VERBS = {
+    "feature_settings.updated": _("changed the feature settings"),
 }
