@@ -140,7 +140,7 @@ def number_fail(
     subscription.save(update_fields=["status", "failure_reason", "ended_at"])
     first = (
         Renewal.objects.for_org(organization)
-        .select_for_update()
+        .select_for_update(of=("self",))
         .select_related("transfer")
         .filter(subscription=subscription, period_start=subscription.period_start)
         .first()
