@@ -3,6 +3,7 @@ offers, and a member's own phone settings (forwarding, greeting, caller ID)."""
 
 import io
 import re
+import struct
 import wave
 
 from django import forms
@@ -192,7 +193,8 @@ def audio_kind(content: bytes) -> str | None:
             with wave.open(io.BytesIO(content)) as reader:
                 if reader.getnframes() > 0 and reader.getframerate() > 0:
                     return "audio/wav"
-        except (wave.Error, EOFError, ValueError):
+        # A crafted header makes the wave module fail in several ways.
+        except (wave.Error, EOFError, ValueError, RuntimeError, struct.error):
             return None
     return None
 

@@ -67,7 +67,12 @@ def number_buy(request):
         )
         return render(request, BUY, {"form": form})
     step = request.POST.get("step", PREVIEW)
-    form = NumberBuyForm(_with_key(request.POST), organization=organization)
+    data = _with_key(request.POST)
+    if data is not request.POST and step == CONFIRM:
+        # The form came without its key (expired, tampered): show the check again, with a
+        # fresh key, rather than buy on a key nobody saw.
+        step = PREVIEW
+    form = NumberBuyForm(data, organization=organization)
     if step == EDIT or not form.is_valid():
         return render(request, BUY, {"form": form})
     data = form.cleaned_data
