@@ -11,7 +11,6 @@ from organizations.roles import Role
 from tests.credit.rules_support import bought
 from tests.e2e.test_credit_journey import sign_in
 from tests.factories import MemberFactory
-from tests.subscriptions.twilio_fake import twilio_numbers  # noqa: F401 (the fixture)
 
 
 @pytest.mark.e2e
