@@ -7,8 +7,8 @@ from organizations.roles import Role
 from skypemgr import celery_app, sms
 from tests.factories import MemberFactory, OrganizationFactory, UserFactory
 from tests.fakes import twilio  # noqa: F401 (a fixture, shared by every test module)
-from tests.subscriptions.twilio_fake import twilio_numbers  # noqa: F401 (a fixture, shared)
 from tests.staff import admin_client
+from tests.subscriptions.twilio_fake import twilio_numbers  # noqa: F401 (a fixture, shared)
 
 
 @pytest.fixture(autouse=True)
