@@ -13,12 +13,15 @@ from members.selectors.directory import member_is_last_owner, member_lists_of
 from members.services.membership import member_leave
 from organizations.views import client_ip
 from skypemgr.errors import ApplicationError
+from subscriptions.forms.numbers import CallerIdForm, ForwardingForm, GreetingForm
+from subscriptions.selectors.phone import member_features_of, member_numbers, member_voicemails
 
 MY_MOVEMENTS_PAGE_SIZE = 20
 
 
 def my_account(request):
-    """The member's own page: profile, lists, their credit and its movements (20 a page)."""
+    """The member's own page: profile, lists, their credit and its movements (20 a page),
+    and their phone: numbers, voicemails, forwarding, greeting and caller ID."""
     organization, member = request.org, request.member
     movements = Paginator(
         member_transfers(organization=organization, member=member), MY_MOVEMENTS_PAGE_SIZE
@@ -30,8 +33,29 @@ def my_account(request):
             "my_lists": member_lists_of(organization=organization, member=member),
             "my_credit": member_credit(organization=organization, member=member),
             "movements": movements,
+            **_phone(organization, member),
         },
     )
+
+
+def _phone(organization, member) -> dict:
+    """The "Phone" section: the member's numbers and voicemails, and their settings' forms."""
+    features = member_features_of(organization=organization, member=member)
+    usable = member_numbers(organization=organization, member=member, usable=True)
+    return {
+        "my_numbers": list(member_numbers(organization=organization, member=member)),
+        "my_voicemails": list(member_voicemails(organization=organization, member=member)[:50]),
+        "forwarding_form": ForwardingForm(
+            initial={"forwarding_number": features.forwarding_number if features else ""}
+        ),
+        "greeting_form": GreetingForm(
+            initial={"greeting_text": features.greeting_text if features else ""}
+        ),
+        "has_greeting_audio": bool(features and features.greeting_audio_type),
+        "caller_id_form": CallerIdForm(
+            numbers=usable, initial={"caller_id": features.caller_id_id if features else None}
+        ),
+    }
 
 
 @require_http_methods(["GET", "POST"])

@@ -109,4 +109,15 @@ ROLE_MATRIX: dict[str, Access] = {
     "subscriptions:calendar": Access(read=Role.FINANCE),
     "subscriptions:calendar-export": Access(read=Role.FINANCE),
     "subscriptions:settings": Access(read=Role.FINANCE, write=Role.OWNER),
+    # Online numbers: owners and admins buy them (finance follows them); each member manages
+    # their own forwarding, greeting, caller ID and voicemails (their own rows only).
+    "subscriptions:number-list": Access(read=Role.FINANCE),
+    "subscriptions:number-buy": same(Role.ADMIN),
+    "subscriptions:number-search": Access(read=Role.ADMIN),
+    "subscriptions:my-forwarding": Access(read=None, write=Role.MEMBER),
+    "subscriptions:my-greeting": Access(read=None, write=Role.MEMBER),
+    "subscriptions:my-caller-id": Access(read=None, write=Role.MEMBER),
+    "subscriptions:my-voicemail-audio": Access(read=Role.MEMBER),
+    "subscriptions:my-voicemail-listened": Access(read=None, write=Role.MEMBER),
+    "subscriptions:my-voicemail-delete": same(Role.MEMBER),
 }

@@ -358,6 +358,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "subscriptions.large_run_notices_due",
         "schedule": crontab(hour=6, minute=20),
     },
+    # Online numbers whose purchase task was lost or kept failing (stuck over 10 minutes).
+    "subscriptions-provision-stuck-numbers": {
+        "task": "subscriptions.provision_stuck_numbers",
+        "schedule": crontab(minute="*/5"),
+    },
+    # Numbers suspended or ended for longer than their organization's hold go back to Twilio.
+    "subscriptions-release-held-numbers": {
+        "task": "subscriptions.release_held_numbers",
+        "schedule": crontab(minute=20),
+    },
 }
 
 # --- Security -----------------------------------------------------------------------------------

@@ -16,10 +16,15 @@ class SubscriptionsConfig(AppConfig):
             register_settings_link,
         )
         from organizations.models import register_audit_verbs
-        from subscriptions import audit_renewals, settings_audit
+        from outbox.attachments import attachment_register
+        from subscriptions import audit_numbers, audit_renewals, settings_audit
         from subscriptions.services.settings import feature_settings_create
+        from subscriptions.services.voice import voicemail_attachment
 
         register_audit_verbs(AUDIT_VERBS)
+        register_audit_verbs(NUMBER_AUDIT_VERBS)
+        register_audit_sentences(audit_numbers.SENTENCES)
+        attachment_register("subscriptions.voicemail", voicemail_attachment)
         register_organization_created("feature-settings", feature_settings_create)
         # Renewals.
         register_audit_verbs(audit_renewals.AUDIT_VERBS)
@@ -52,4 +57,14 @@ AUDIT_VERBS = {
 # The renewal policy's events (the sentences are in subscriptions.settings_audit).
 SETTINGS_AUDIT_VERBS = {
     "feature_settings.updated": _("changed the feature settings"),
+}
+
+# Online numbers and members' phone settings (sentences in subscriptions.audit_numbers).
+NUMBER_AUDIT_VERBS = {
+    "number.provisioned": _("set up an online number"),
+    "number.failed": _("could not buy an online number"),
+    "number.released": _("released an online number"),
+    "phone.forwarding_set": _("changed call forwarding"),
+    "phone.greeting_set": _("changed the voicemail greeting"),
+    "phone.caller_id_set": _("changed the caller ID"),
 }

@@ -8,6 +8,7 @@ from skypemgr import celery_app, sms
 from tests.factories import MemberFactory, OrganizationFactory, UserFactory
 from tests.fakes import twilio  # noqa: F401 (a fixture, shared by every test module)
 from tests.staff import admin_client
+from tests.subscriptions.twilio_fake import twilio_numbers  # noqa: F401 (a fixture, shared)
 
 
 @pytest.fixture(autouse=True)

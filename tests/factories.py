@@ -131,3 +131,21 @@ class CreditRuleFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     kind = "monthly_add"
     amount = factory.LazyAttribute(lambda rule: Money(10, rule.organization.currency))
+
+
+class VoicemailFactory(factory.django.DjangoModelFactory):
+    """A message of 12 seconds with its audio, left for a member."""
+
+    class Meta:
+        model = "subscriptions.Voicemail"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    member = factory.SubFactory(MemberFactory, organization=factory.SelfAttribute("..organization"))
+    caller = "+33612345678"
+    duration = 12
+    recording_sid = factory.Sequence(lambda n: f"RE{n:032d}")
+    recording_url = factory.LazyAttribute(
+        lambda voicemail: f"https://api.twilio.com/2010-04-01/Recordings/{voicemail.recording_sid}"
+    )
+    audio = b"\xff\xfb\x90\x64" + b"\x00" * 100
+    audio_type = "audio/mpeg"

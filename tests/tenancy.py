@@ -7,7 +7,7 @@ from typing import Any
 from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from organizations.models import Organization, TenantModel
+from organizations.models import Member, Organization, TenantModel
 from tests import factories
 
 KWARG = re.compile(r"<(?:\w+:)?(\w+)>")
@@ -21,6 +21,15 @@ OBJECT_KWARGS: dict[str, Callable[[Organization], Any]] = {
     "import_id": lambda organization: factories.MemberImportFactory(organization=organization).pk,
     "purchase_id": lambda organization: factories.PurchaseFactory(organization=organization).pk,
     "rule_id": lambda organization: factories.CreditRuleFactory(organization=organization).pk,
+    # A member's own voicemail: the newest member's, the one the role sweep signs in as (its
+    # pages show a member their own rows only; anyone else's answers 404).
+    "voicemail_id": lambda organization: (
+        factories.VoicemailFactory(
+            organization=organization,
+            member=Member.objects.for_org(organization).order_by("-pk").first()
+            or factories.MemberFactory(organization=organization),
+        ).pk
+    ),
 }
 
 

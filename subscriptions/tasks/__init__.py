@@ -2,4 +2,5 @@
 with the row's id."""
 
 from subscriptions.tasks.notices import *  # noqa: F403
+from subscriptions.tasks.numbers import *  # noqa: F403
 from subscriptions.tasks.renewals import *  # noqa: F403
