@@ -13,12 +13,14 @@ from members.selectors.directory import member_is_last_owner, member_lists_of
 from members.services.membership import member_leave
 from organizations.views import client_ip
 from skypemgr.errors import ApplicationError
+from subscriptions.selectors.features import member_features
 
 MY_MOVEMENTS_PAGE_SIZE = 20
 
 
 def my_account(request):
-    """The member's own page: profile, lists, their credit and its movements (20 a page)."""
+    """The member's own page: profile, lists, their features, their credit and its movements
+    (20 a page)."""
     organization, member = request.org, request.member
     movements = Paginator(
         member_transfers(organization=organization, member=member), MY_MOVEMENTS_PAGE_SIZE
@@ -30,6 +32,7 @@ def my_account(request):
             "my_lists": member_lists_of(organization=organization, member=member),
             "my_credit": member_credit(organization=organization, member=member),
             "movements": movements,
+            "my_features": member_features(organization=organization, member=member),
         },
     )
 

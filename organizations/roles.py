@@ -104,4 +104,12 @@ ROLE_MATRIX: dict[str, Access] = {
     "credit:member-credit": same(Role.ADMIN),
     "credit:rule-list": Access(read=Role.FINANCE, write=Role.ADMIN),
     "credit:rule-delete": same(Role.ADMIN),
+    # Features (pages): finance reads the catalog, the features and members' access; owners
+    # and admins assign and change (cancelling now with a refund: owners, in the service).
+    "subscriptions:overview": Access(read=Role.FINANCE),
+    "subscriptions:catalog": Access(read=Role.FINANCE),
+    "subscriptions:assign": same(Role.ADMIN),
+    "subscriptions:subscription-detail": Access(read=Role.FINANCE, write=Role.ADMIN),
+    "subscriptions:subscription-cancel": same(Role.ADMIN),
+    "subscriptions:member-access": Access(read=Role.FINANCE, write=Role.ADMIN),
 }

@@ -1,4 +1,6 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from subscriptions.views import assign, features
 
 app_name = "subscriptions"
 
@@ -6,4 +8,19 @@ app_name = "subscriptions"
 urlpatterns = []
 
 # Mounted under /o/<org_slug>/ by organizations.tenancy; roles in organizations.roles.
-org_urlpatterns = []
+org_urlpatterns = [
+    path("features/", features.overview, name="overview"),
+    path("features/catalog/", features.catalog, name="catalog"),
+    path("features/assign/", assign.assign, name="assign"),
+    path(
+        "features/<int:subscription_id>/",
+        features.subscription_detail,
+        name="subscription-detail",
+    ),
+    path(
+        "features/<int:subscription_id>/cancel/",
+        features.subscription_cancel_view,
+        name="subscription-cancel",
+    ),
+    path("members/<int:member_id>/access/", features.member_access_view, name="member-access"),
+]

@@ -21,6 +21,9 @@ OBJECT_KWARGS: dict[str, Callable[[Organization], Any]] = {
     "import_id": lambda organization: factories.MemberImportFactory(organization=organization).pk,
     "purchase_id": lambda organization: factories.PurchaseFactory(organization=organization).pk,
     "rule_id": lambda organization: factories.CreditRuleFactory(organization=organization).pk,
+    "subscription_id": lambda organization: (
+        factories.SubscriptionFactory(organization=organization).pk
+    ),
 }
 
 
