@@ -58,6 +58,13 @@ class AssignForm(TargetForm):
             (pk, offer.plan.display_name) for pk, offer in self.offers.items()
         ]
         self.order_fields(["target", "members", "member_list", "plan", "period_months"])
+        # The allocation form's words are about credit; here they are about a feature.
+        whom = _("Choose who receives the feature.")
+        self.fields["target"].error_messages.update(required=whom, invalid_choice=whom)
+        not_found = _("Some of the chosen members were not found. Nothing was assigned.")
+        self.fields["members"].error_messages.update(
+            invalid_choice=not_found, invalid_pk_value=not_found, invalid_list=not_found
+        )
 
     def clean(self):
         data = super().clean()

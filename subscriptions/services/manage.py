@@ -148,7 +148,7 @@ def _refund_rest_of_period(
 ) -> Money | None:
     """Pay back the unused part of the current period; the amount, or None when the period
     was not paid (nothing to give back)."""
-    renewals = Renewal.objects.for_org(organization).select_for_update()
+    renewals = Renewal.objects.for_org(organization).select_for_update(of=("self",))
     renewal = (
         renewals.filter(subscription=subscription, period_start=subscription.period_start)
         .select_related("transfer")
