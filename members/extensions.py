@@ -12,7 +12,13 @@ here, usually from their AppConfig.ready():
 - a bulk action of the directory: a button that sends the selected members (`members=<id>`,
   posted with the CSRF token) to another app's page, which takes it from there;
 - a scope of the member picker (members.forms.picker): the members a picker may offer,
-  `members(organization)`, a queryset of the organization's members.
+  `members(organization)`, a queryset of the organization's members;
+- a removal question: what happens to what a member holds in another app (their features)
+  when they are removed. `form(request, member, data)` returns the question as a form (bound
+  to `data` when given), or None when there is nothing to ask; `apply(organization=, actor=,
+  member=, answer=)` runs inside the removal's transaction, after the member row is locked,
+  with the form's cleaned data, or `answer=None` when nobody was asked (a bulk removal, a
+  member leaving), where it does the safe default.
 
 Each entry names the lowest role that sees it. Registering a key again replaces the entry.
 """
@@ -57,10 +63,20 @@ class DirectoryBulkAction:
     role: Role = Role.ADMIN
 
 
+@dataclass(frozen=True)
+class RemovalQuestion:
+    key: str
+    # The form's template (it receives the form as `question`).
+    template: str
+    form: Callable[[HttpRequest, Member, Any], Any]
+    apply: Callable[..., None]
+
+
 DIRECTORY_COLUMNS: dict[str, DirectoryColumn] = {}
 MEMBER_DETAIL_PANELS: dict[str, MemberDetailPanel] = {}
 DIRECTORY_BULK_ACTIONS: dict[str, DirectoryBulkAction] = {}
 MEMBER_PICKER_SCOPES: dict[str, Callable[[Organization], QuerySet[Member]]] = {}
+REMOVAL_QUESTIONS: dict[str, RemovalQuestion] = {}
 
 
 def register_directory_column(
@@ -126,3 +142,33 @@ def directory_bulk_actions(role: Role) -> list[DirectoryBulkAction]:
     return [
         action for action in DIRECTORY_BULK_ACTIONS.values() if Role(role).at_least(action.role)
     ]
+
+
+def register_removal_question(
+    key: str,
+    *,
+    template: str,
+    form: Callable[[HttpRequest, Member, Any], Any],
+    apply: Callable[..., None],
+) -> None:
+    REMOVAL_QUESTIONS[key] = RemovalQuestion(key, template, form, apply)
+
+
+def removal_questions(request, member: Member, data=None) -> list[dict]:
+    """The questions to ask before `member` is removed, each as {"key", "template", "form"},
+    with the forms bound to `data` when given (a POST)."""
+    questions = []
+    for question in REMOVAL_QUESTIONS.values():
+        form = question.form(request, member, data)
+        if form is not None:
+            questions.append({"key": question.key, "template": question.template, "form": form})
+    return questions
+
+
+def removal_answers_apply(
+    *, organization: Organization, actor: Member | None, member: Member, answers: dict | None
+) -> None:
+    """Run every removal question's `apply` with its answer (None when not asked)."""
+    for question in REMOVAL_QUESTIONS.values():
+        answer = (answers or {}).get(question.key)
+        question.apply(organization=organization, actor=actor, member=member, answer=answer)

@@ -120,4 +120,12 @@ ROLE_MATRIX: dict[str, Access] = {
     "subscriptions:my-voicemail-audio": Access(read=Role.MEMBER),
     "subscriptions:my-voicemail-listened": Access(read=None, write=Role.MEMBER),
     "subscriptions:my-voicemail-delete": same(Role.MEMBER),
+    # Features (pages): finance reads the catalog, the features and members' access; owners
+    # and admins assign and change (cancelling now with a refund: owners, in the service).
+    "subscriptions:overview": Access(read=Role.FINANCE),
+    "subscriptions:catalog": Access(read=Role.FINANCE),
+    "subscriptions:assign": same(Role.ADMIN),
+    "subscriptions:subscription-detail": Access(read=Role.FINANCE, write=Role.ADMIN),
+    "subscriptions:subscription-cancel": same(Role.ADMIN),
+    "subscriptions:member-access": Access(read=Role.FINANCE, write=Role.ADMIN),
 }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from subscriptions.views import calendar, numbers, phone, settings, webhooks
+from subscriptions.views import assign, calendar, features, numbers, phone, settings, webhooks
 
 app_name = "subscriptions"
 
@@ -37,4 +37,18 @@ org_urlpatterns = [
         phone.voicemail_delete,
         name="my-voicemail-delete",
     ),
+    path("features/", features.overview, name="overview"),
+    path("features/catalog/", features.catalog, name="catalog"),
+    path("features/assign/", assign.assign, name="assign"),
+    path(
+        "features/<int:subscription_id>/",
+        features.subscription_detail,
+        name="subscription-detail",
+    ),
+    path(
+        "features/<int:subscription_id>/cancel/",
+        features.subscription_cancel_view,
+        name="subscription-cancel",
+    ),
+    path("members/<int:member_id>/access/", features.member_access_view, name="member-access"),
 ]

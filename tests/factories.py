@@ -9,6 +9,7 @@ from djmoney.money import Money
 from organizations import extensions
 from organizations.models import Member, Organization
 from organizations.roles import Role
+from subscriptions.models import Plan
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -149,3 +150,20 @@ class VoicemailFactory(factory.django.DjangoModelFactory):
     )
     audio = b"\xff\xfb\x90\x64" + b"\x00" * 100
     audio_type = "audio/mpeg"
+
+
+class SubscriptionFactory(factory.django.DjangoModelFactory):
+    """An active "France landlines unlimited" for a new member, its month started now (no
+    charge: tests that need the money assign through the service)."""
+
+    class Meta:
+        model = "subscriptions.Subscription"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    member = factory.LazyAttribute(lambda row: MemberFactory(organization=row.organization))
+    plan = factory.LazyFunction(lambda: Plan.objects.get(code="france-landlines-unlimited"))
+    status = "active"
+    period_months = 1
+    anchor_day = factory.LazyFunction(lambda: timezone.now().day)
+    period_start = factory.LazyFunction(timezone.now)
+    period_end = factory.LazyFunction(lambda: timezone.now() + timezone.timedelta(days=30))

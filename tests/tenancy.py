@@ -30,6 +30,9 @@ OBJECT_KWARGS: dict[str, Callable[[Organization], Any]] = {
             or factories.MemberFactory(organization=organization),
         ).pk
     ),
+    "subscription_id": lambda organization: (
+        factories.SubscriptionFactory(organization=organization).pk
+    ),
 }
 
 

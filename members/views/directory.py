@@ -14,7 +14,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 
-from members.extensions import directory_bulk_actions, directory_columns, member_detail_panels
+from members.extensions import (
+    directory_bulk_actions,
+    directory_columns,
+    member_detail_panels,
+    removal_questions,
+)
 from members.forms.directory import (
     STATUS_ACTIONS,
     BulkActionForm,
@@ -305,32 +310,57 @@ _STATUS_SERVICES = {
 }
 
 
+def _render_status(request, member: Member, action, questions=(), status=200):
+    return render(
+        request,
+        "members/member_status.html",
+        {
+            "subject": member,
+            "actions": _status_actions(request, member),
+            "action": action,
+            "questions": questions,
+        },
+        status=status,
+    )
+
+
 @require_http_methods(["GET", "POST"])
 def member_status(request, member_id: int):
-    """GET: confirm suspending, reactivating or removing a member; POST: do it."""
+    """GET: confirm suspending, reactivating or removing a member (a removal asks what
+    happens to what they hold in other apps: members.extensions); POST: do it."""
     member = _member_or_404(request, member_id)
     if request.method == "GET":
         actions = _status_actions(request, member)
         query = MemberStatusForm(request.GET)
         chosen = query.cleaned_data["action"] if query.is_valid() else ""
         action = next(((value, label) for value, label in actions if value == chosen), None)
-        return render(
-            request,
-            "members/member_status.html",
-            {"subject": member, "actions": actions, "action": action},
-        )
+        questions = removal_questions(request, member) if chosen == Change.REMOVE else []
+        return _render_status(request, member, action, questions)
     form = MemberStatusForm(request.POST)
     if not form.is_valid():
         for error in _first_errors(form):
             messages.error(request, error)
         return redirect(_detail_url(request, member))
-    service, done = _STATUS_SERVICES[Change(form.cleaned_data["action"])]
+    change = Change(form.cleaned_data["action"])
+    service, done = _STATUS_SERVICES[change]
+    extra = {}
+    if change == Change.REMOVE:
+        questions = removal_questions(request, member, request.POST)
+        if not all(question["form"].is_valid() for question in questions):
+            action = next(
+                (pair for pair in _status_actions(request, member) if pair[0] == change), None
+            )
+            return _render_status(request, member, action, questions, status=400)
+        extra["removal_answers"] = {
+            question["key"]: question["form"].cleaned_data for question in questions
+        }
     try:
         member = service(
             organization=request.org,
             actor=request.member,
             member=member,
             ip_address=client_ip(request),
+            **extra,
         )
     except ApplicationError as error:
         messages.error(request, error.message)

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from members.extensions import removal_answers_apply
 from members.models import ListMembership, MemberList
 from members.services.locks import member_ids_of, members_lock
 from members.services.membership.rules import (
@@ -59,6 +60,7 @@ def _apply(
     change: Change,
     role: str | None,
     ip_address: str | None,
+    removal_answers: dict | None = None,
 ) -> bool:
     """Make one allowed change to a locked member; False when there was nothing to do."""
     if change == Change.ROLE:
@@ -74,6 +76,10 @@ def _apply(
         data = {"from": member.status, "to": Status.REMOVED.value}
         data["lists"] = _end_membership(organization, member)
         verb = "member.removed"
+        # What other apps hold for the member (features) follows the answers given.
+        removal_answers_apply(
+            organization=organization, actor=actor, member=member, answers=removal_answers
+        )
     else:
         new_status = Status.SUSPENDED if change == Change.SUSPEND else Status.ACTIVE
         if member.status == new_status:
@@ -102,6 +108,7 @@ def _members_change(
     role: str | None = None,
     ip_address: str | None = None,
     bulk: bool = False,
+    removal_answers: dict | None = None,
 ) -> tuple[list[Member], list[Member]]:
     """Check every member, then change them all or none: (members as locked, those changed)."""
     if change == Change.ROLE and role not in Role.values:
@@ -132,6 +139,7 @@ def _members_change(
                 change=change,
                 role=role,
                 ip_address=ip_address,
+                removal_answers=removal_answers,
             )
         ]
     return targets, changed
@@ -188,16 +196,24 @@ def member_reactivate(
 
 
 def member_remove(
-    *, organization: Organization, actor: Member, member: Member, ip_address: str | None = None
+    *,
+    organization: Organization,
+    actor: Member,
+    member: Member,
+    ip_address: str | None = None,
+    removal_answers: dict | None = None,
 ) -> Member:
     """End a membership: status "removed", the date, out of every list; the row and its
-    history stay (a "former member"). Same locks."""
+    history stay (a "former member"). What other apps hold for the member follows
+    `removal_answers` ({question key: answer}, members.extensions), in the same transaction.
+    Same locks."""
     targets, _changed = _members_change(
         organization=organization,
         actor=actor,
         members=[member],
         change=Change.REMOVE,
         ip_address=ip_address,
+        removal_answers=removal_answers,
     )
     return targets[0]
 
@@ -231,6 +247,7 @@ def member_leave(
                 code="last_owner",
             )
         lists = _end_membership(organization, locked)
+        removal_answers_apply(organization=organization, actor=locked, member=locked, answers=None)
         audit_record(
             organization=organization,
             actor=locked,
