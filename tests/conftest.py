@@ -1,5 +1,7 @@
 """Fixtures named after the people and places of the tests."""
 
+import importlib
+
 import pytest
 from django.test import Client
 
@@ -25,6 +27,25 @@ def _ledger_stays_sound(request):
     from credit.selectors.ledger import ledger_problems
 
     assert ledger_problems() == []
+
+
+@pytest.fixture(autouse=True)
+def _catalog(request):
+    """The plan catalog, as its data migration ships it, in every test's database: a test with
+    `transaction=True` (browser, integration) empties every table when it ends, the catalog
+    included, and the tests after it would find no plans."""
+    names = set(request.fixturenames)
+    database = next((name for name in ("transactional_db", "db") if name in names), None)
+    if database is None:
+        return
+    request.getfixturevalue(database)
+    from django.apps import apps
+
+    from subscriptions.models import Plan
+
+    if not Plan.objects.exists():
+        migration = importlib.import_module("subscriptions.migrations.0002_catalog_and_settings")
+        migration.catalog_load(apps, None)
 
 
 @pytest.fixture(autouse=True)
