@@ -36,6 +36,9 @@ def _catalog(request):
     included, and the tests after it would find no plans."""
     names = set(request.fixturenames)
     database = next((name for name in ("transactional_db", "db") if name in names), None)
+    marker = request.node.get_closest_marker("django_db")
+    if database is None and marker is not None:
+        database = "transactional_db" if marker.kwargs.get("transaction") else "db"
     if database is None:
         return
     request.getfixturevalue(database)
