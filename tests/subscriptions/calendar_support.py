@@ -2,11 +2,23 @@
 test states each one's period end, period and renewal choices directly."""
 
 import datetime
+import importlib
 import zoneinfo
+
+import pytest
+from django.apps import apps
 
 from organizations.scoping import tenant_scope
 from subscriptions.models import Plan, Subscription
 from subscriptions.periods import local_midnight
+
+
+@pytest.fixture
+def catalog(db):
+    """The shipped catalog, loaded again if a transactional test (a browser test) flushed the
+    rows its data migration wrote; plans already there are left as they are."""
+    migration = importlib.import_module("subscriptions.migrations.0002_catalog_and_settings")
+    migration.catalog_load(apps, None)
 
 
 def plan(code: str = "france-landlines-unlimited") -> Plan:

@@ -18,9 +18,9 @@ from subscriptions.models import PlanPrice, Subscription
 from subscriptions.selectors.calendar import prices_for, renewal_calendar
 from tests.credit.rules_support import bought
 from tests.factories import MemberFactory
-from tests.subscriptions.calendar_support import due, local, plan
+from tests.subscriptions.calendar_support import catalog, due, local, plan  # noqa: F401
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog")]
 
 # A Wednesday in Paris; that week runs from Monday March 3rd to Sunday March 9th 2025.
 WEDNESDAY = (2025, 3, 5, 10, 0)

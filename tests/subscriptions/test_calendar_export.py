@@ -12,9 +12,9 @@ from openpyxl import load_workbook
 from organizations.scoping import tenant_scope
 from subscriptions.selectors.calendar import calendar_rows
 from tests.factories import MemberFactory
-from tests.subscriptions.calendar_support import due, local
+from tests.subscriptions.calendar_support import catalog, due, local  # noqa: F401
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog")]
 
 WEDNESDAY = (2025, 3, 5, 10, 0)
 D = datetime.date

@@ -16,9 +16,9 @@ from subscriptions.services.large_runs import large_runs_ahead
 from subscriptions.tasks import large_run_notices_due
 from tests.credit.rules_support import bought
 from tests.factories import MemberFactory
-from tests.subscriptions.calendar_support import due, local
+from tests.subscriptions.calendar_support import catalog, due, local  # noqa: F401
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog")]
 
 WEDNESDAY = (2025, 3, 5, 7, 20)
 D = datetime.date
