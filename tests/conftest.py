@@ -1,5 +1,7 @@
 """Fixtures named after the people and places of the tests."""
 
+from importlib import import_module
+
 import pytest
 from django.test import Client
 
@@ -24,6 +26,26 @@ def _ledger_stays_sound(request):
     from credit.selectors.ledger import ledger_problems
 
     assert ledger_problems() == []
+
+
+@pytest.fixture(autouse=True)
+def _catalog_present(request):
+    """The plan catalog is data loaded by a migration: a test with the live server (a
+    transactional test) empties every table when it ends, so put the catalog back for the
+    tests after it, as a fresh database would have it."""
+    names = set(request.fixturenames)
+    database = next((name for name in ("transactional_db", "db") if name in names), None)
+    if database is not None:
+        request.getfixturevalue(database)
+        from django.apps import apps
+
+        from subscriptions.models import Plan
+
+        if not Plan.objects.exists():
+            catalog_load = import_module(
+                "subscriptions.migrations.0002_catalog_and_settings"
+            ).catalog_load
+            catalog_load(apps, None)
 
 
 @pytest.fixture(autouse=True)
