@@ -1,15 +1,18 @@
 """`manage.py demo_data`: the demo company, its people and its credit, loaded once."""
 
+import datetime
 from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command, execute_from_command_line
+from django.utils import timezone
 from djmoney.money import Money
 
-from credit.models import Account, CreditRule, Purchase
+from credit.models import Account, CreditRule, Purchase, Transfer
 from credit.selectors.ledger import ledger_problems
 from organizations.models import Member, Organization
+from subscriptions.models import Subscription
 
 
 def load() -> str:
@@ -39,7 +42,26 @@ def test_the_demo_company_has_people_and_credit_once(db, development):
         (account.kind, account.member_id): account.balance
         for account in Account.objects.for_org(organization)
     }
-    assert balances[(Account.Kind.ORGANIZATION, None)] == Money(420, "EUR")
+    # 420 after the welcome credit, less the demo features' first periods.
+    charged = sum(
+        (
+            t.amount
+            for t in Transfer.objects.for_org(organization).filter(kind="subscription_charge")
+        ),
+        Money(0, "EUR"),
+    )
+    assert charged == Money("8.98", "EUR")
+    assert balances[(Account.Kind.ORGANIZATION, None)] == Money(420, "EUR") - charged
+    features = Subscription.objects.for_org(organization)
+    assert sorted(features.values_list("plan__kind", "member__role")) == [
+        ("calling", "member"),
+        ("number", "finance"),
+        ("voicemail", "finance"),
+    ]
+    number = features.get(plan__kind="number")
+    assert (number.status, number.provider_id) == ("active", "demo")
+    assert number.phone_number.startswith("+331")
+    assert features.filter(period_end__lte=timezone.now() + datetime.timedelta(days=7)).exists()
     employees = members.exclude(role="owner")
     assert all(balances[(Account.Kind.MEMBER, m.pk)] == Money(40, "EUR") for m in employees)
     assert CreditRule.objects.for_org(organization).get().kind == CreditRule.Kind.MONTHLY_TOP_UP
