@@ -26,6 +26,7 @@ from subscriptions.models import MemberFeatures, Plan, Renewal, Subscription
 from subscriptions.periods import anchor_day_of, period_end
 from subscriptions.selectors.catalog import price_for
 from subscriptions.services.charges import charge_movement
+from subscriptions.services.twilio_numbers import numbers_available
 
 # Which access switch (MemberFeatures) a plan's kind needs.
 ACCESS_FIELD = {
@@ -139,6 +140,11 @@ def _assign(
         raise ApplicationError(_("This form has expired. Start again."), code="form_key")
     price = plan_price(organization=organization, plan=plan, period_months=period_months)
     targets = assignable_members(organization=organization, plan=plan, members=members)
+    if plan.kind == Plan.Kind.NUMBER and not numbers_available():
+        raise ApplicationError(
+            _("Online numbers cannot be bought on this server: no telephony provider is set up."),
+            code="numbers_unavailable",
+        )
     if plan.kind == Plan.Kind.NUMBER and len(targets) > 1 and number_requested:
         raise ApplicationError(
             _("One number can go to one member only: choose “any number” for several."),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import requests
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
@@ -51,6 +52,12 @@ def _translate(error: Exception) -> Exception:
     return ProviderUnavailable(str(error))
 
 
+def numbers_available() -> bool:
+    """Whether this server can buy numbers: a Twilio account is configured (the demo of
+    `make run` has none)."""
+    return bool(settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN)
+
+
 def webhook_url(url_name: str) -> str:
     """The public address Twilio calls (and signs): SITE_URL + our path."""
     return settings.SITE_URL + reverse(url_name)
@@ -71,7 +78,7 @@ def numbers_search(
             .available_phone_numbers(country.upper())
             .local.list(limit=limit, **filters)
         )
-    except (TwilioException, requests.RequestException) as error:
+    except (TwilioException, requests.RequestException, ImproperlyConfigured) as error:
         raise _translate(error) from error
     return [
         AvailableNumber(
@@ -88,7 +95,7 @@ def number_find_ours(marker: str) -> OwnedNumber | None:
     """The number bought under `marker` (its FriendlyName), if one was."""
     try:
         found = twilio_client().incoming_phone_numbers.list(friendly_name=marker, limit=1)
-    except (TwilioException, requests.RequestException) as error:
+    except (TwilioException, requests.RequestException, ImproperlyConfigured) as error:
         raise _translate(error) from error
     if not found:
         return None
@@ -106,7 +113,7 @@ def number_buy(*, phone_number: str, marker: str) -> OwnedNumber:
             status_callback=webhook_url("subscriptions:twilio-call-status"),
             status_callback_method="POST",
         )
-    except (TwilioException, requests.RequestException) as error:
+    except (TwilioException, requests.RequestException, ImproperlyConfigured) as error:
         raise _translate(error) from error
     return OwnedNumber(sid=bought.sid, phone_number=bought.phone_number)
 
@@ -119,7 +126,7 @@ def number_release_at_provider(provider_id: str) -> None:
         if error.status == 404:
             return
         raise _translate(error) from error
-    except (TwilioException, requests.RequestException) as error:
+    except (TwilioException, requests.RequestException, ImproperlyConfigured) as error:
         raise _translate(error) from error
 
 

@@ -30,6 +30,7 @@ from subscriptions.services.assign import subscriptions_assign
 from subscriptions.services.twilio_numbers import (
     NumberRefused,
     ProviderUnavailable,
+    numbers_available,
     numbers_search,
 )
 
@@ -65,7 +66,7 @@ def number_buy(request):
             organization=organization,
             initial={"idempotency_key": new_key(), "members": members, "number": ANY},
         )
-        return render(request, BUY, {"form": form})
+        return render(request, BUY, {"form": form, "unavailable": not numbers_available()})
     step = request.POST.get("step", PREVIEW)
     data = _with_key(request.POST)
     if data is not request.POST and step == CONFIRM:
@@ -140,7 +141,11 @@ def number_search(request):
     a page without JavaScript)."""
     form = NumberSearchForm(request.GET, organization=request.org)
     found, problem = [], ""
-    if form.is_valid():
+    if not numbers_available():
+        problem = _(
+            "Online numbers cannot be bought on this server: no telephony provider is set up."
+        )
+    elif form.is_valid():
         try:
             found = numbers_search(
                 country=form.cleaned_data["country"],

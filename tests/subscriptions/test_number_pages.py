@@ -209,3 +209,28 @@ def test_voicemails_are_the_members_own(org, employee, login):
     assert gone.listened
     assert gone.deleted_at is not None
     assert client.get(me(org, f"voicemails/{mine.pk}/audio")).status_code == 404
+
+
+def test_without_a_telephony_provider_numbers_are_unavailable_and_nothing_is_charged(
+    org, owner, login, settings
+):
+    """The demo of `make run` has no Twilio account: the page says numbers cannot be bought,
+    the search says why instead of failing, and a confirmed form charges nothing."""
+    settings.TWILIO_ACCOUNT_SID = ""
+    settings.TWILIO_AUTH_TOKEN = ""
+    bought(org, owner, 50)
+    employee = MemberFactory(organization=org)
+    client = login(owner)
+    page = client.get(buy_url(org))
+    assert b'data-testid="numbers-unavailable"' in page.content
+    search = client.get(
+        buy_url(org, "search"), {"country": "FR", "area": "1"}, headers={"HX-Request": "true"}
+    )
+    assert search.status_code == 200
+    assert b"no telephony provider" in search.content
+    confirmed = client.post(buy_url(org), {**form(employee), "step": "confirm"})
+    assert confirmed.status_code == 200
+    assert b"no telephony provider" in confirmed.content
+    with tenant_scope(org):
+        assert not Subscription.objects.exists()
+    assert balance_of(org) == Money(50, "EUR")
