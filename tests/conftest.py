@@ -37,7 +37,7 @@ def _catalog(request):
     names = set(request.fixturenames)
     database = next((name for name in ("transactional_db", "db") if name in names), None)
     marker = request.node.get_closest_marker("django_db")
-    if database is None and marker is not None:
+    if database is None and marker is not None and marker.kwargs.get("databases") != []:
         database = "transactional_db" if marker.kwargs.get("transaction") else "db"
     if database is None:
         return
