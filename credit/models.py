@@ -360,3 +360,30 @@ class CreditRuleRecharge(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.rule_id} {self.member_id} {self.month:%Y-%m} #{self.number}"
+
+
+class DailyRollup(TenantModel):
+    """What one member spent on one day (the organization's time zone) in one category, kept by
+    every posting in the same transaction (`credit.services.rollups`), so that dashboards and
+    caps read a few rows instead of scanning usage. `amount` is net of refunds and adjustments;
+    `quantity` is seconds for calls and messages for SMS; `records` counts the calls, messages
+    or charges. Categories: "call:<country>", "sms", "number", "voicemail", "subscription".
+    `manage.py check_rollups` compares them with usage records and transfers."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    category = models.CharField(max_length=16)
+    amount = models.DecimalField(max_digits=19, decimal_places=4, default=0)
+    quantity = models.BigIntegerField(default=0)
+    records = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "member", "day", "category"], name="daily_rollup_one"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "day"], name="daily_rollup_org_day"),
+            models.Index(fields=["member", "day"], name="daily_rollup_member_day"),
+        ]

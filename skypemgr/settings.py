@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "members",
     "credit",
     "subscriptions",
+    "usage",
     "dashboard",
 ]
 

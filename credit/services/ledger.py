@@ -11,7 +11,8 @@ Lock order, for every transaction that moves money (so that none waits on anothe
 1. the organization row (purchase creation and auto-recharge take it to decide; the ledger
    takes it only while the currency is not fixed yet, see `currency_guard`);
 2. the purchase, credit settings or rule row the operation is about;
-3. the accounts, in id order (`accounts_lock`, and `transfers_post` again at no cost).
+3. the accounts, in id order (`accounts_lock`, and `transfers_post` again at no cost);
+4. the spending rollups' rows, in (member, day, category) order (`rollups_add`).
 The currency is fixed when the first purchase is created (credit.services.purchases), under
 the organization row; a transfer without any purchase (a staff adjustment, usage) fixes it
 here, taking the organization row before any account. Once fixed (the database refuses to
@@ -38,6 +39,7 @@ from credit.services.accounts import (
     system_account,
     zero,
 )
+from credit.services.rollups import RollupEntry, rollups_add
 from organizations.models import Member, Organization
 from skypemgr.errors import ApplicationError
 
@@ -141,6 +143,9 @@ class Movement:
     idempotency_key: str
     memo: str = ""
     reverses: Transfer | None = None
+    # What this movement adds to the spending rollups (credit.services.rollups), written in the
+    # same transaction when the transfer is new, never on a replay.
+    rollup: RollupEntry | None = None
 
 
 def transfer_post(
@@ -292,6 +297,11 @@ def _post(
             balances, posted, new = _apply(organization, actor, movements, locked, before, now)
         if new:
             _write(cursor, organization, actor, balances, new, now)
+            written = {transfer.idempotency_key for transfer in new}
+            rollups_add(
+                organization,
+                [m.rollup for m in movements if m.rollup and m.idempotency_key in written],
+            )
             _after_commit_dropped(organization, new)
         for movement in movements:
             # Callers see the balances as posted.

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from djmoney.money import Money
 
 from credit.models import Account, Transfer
+from credit.services import rollups
 from credit.services.ledger import Movement, system_account
 from organizations.models import Organization
 from subscriptions.models import Subscription
@@ -35,6 +36,23 @@ def charge_memo(subscription: Subscription) -> str:
     }
 
 
+def _rollup(
+    organization: Organization, subscription: Subscription, amount: Money, *, sign: int
+) -> rollups.RollupEntry:
+    """What a charge (sign 1) or refund (sign -1) adds to the member's daily spending."""
+    category = {
+        subscription.plan.Kind.NUMBER: rollups.NUMBER,
+        subscription.plan.Kind.VOICEMAIL: rollups.VOICEMAIL,
+    }.get(subscription.plan.kind, rollups.SUBSCRIPTION)
+    return rollups.RollupEntry(
+        member_id=subscription.member_id,
+        day=rollups.rollup_day(organization),
+        category=category,
+        amount=sign * amount.amount,
+        records=1 if sign > 0 else 0,
+    )
+
+
 def charge_movement(
     *,
     organization: Organization,
@@ -53,6 +71,7 @@ def charge_movement(
         kind=Transfer.Kind.SUBSCRIPTION_CHARGE,
         idempotency_key=subscription_charge_key(subscription.pk, period_start),
         memo=charge_memo(subscription),
+        rollup=_rollup(organization, subscription, amount, sign=1),
     )
 
 
@@ -73,4 +92,5 @@ def refund_movement(
         idempotency_key=subscription_refund_key(subscription.pk, period_start),
         memo=charge_memo(subscription),
         reverses=charge,
+        rollup=_rollup(organization, subscription, amount, sign=-1),
     )
