@@ -19,6 +19,7 @@ urlpatterns = [
     app_urls("members.urls"),
     app_urls("credit.urls"),
     app_urls("subscriptions.urls"),
+    app_urls("usage.urls"),
     app_urls("dashboard.urls"),
 ]
 
