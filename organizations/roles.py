@@ -128,4 +128,8 @@ ROLE_MATRIX: dict[str, Access] = {
     "subscriptions:subscription-detail": Access(read=Role.FINANCE, write=Role.ADMIN),
     "subscriptions:subscription-cancel": same(Role.ADMIN),
     "subscriptions:member-access": Access(read=Role.FINANCE, write=Role.ADMIN),
+    # The call-record API's keys (settings): owners and admins see, create and revoke them.
+    "usage:api-key-list": Access(read=Role.ADMIN),
+    "usage:api-key-create": same(Role.ADMIN),
+    "usage:api-key-revoke": same(Role.ADMIN),
 }

@@ -10,7 +10,19 @@ class UsageConfig(AppConfig):
     verbose_name = _("Usage")
 
     def ready(self):
-        from organizations.extensions import register_organization_created
+        from organizations.audit_sentences import register_audit_sentences
+        from organizations.extensions import register_organization_created, register_settings_link
+        from organizations.models import register_audit_verbs
+        from usage import audit_api_keys
         from usage.services.settings import usage_settings_create
 
         register_organization_created("usage-settings", usage_settings_create)
+        # The call-record API's keys: managed from the settings page, every use audited.
+        register_audit_verbs(audit_api_keys.AUDIT_VERBS)
+        register_audit_sentences(audit_api_keys.SENTENCES)
+        register_settings_link(
+            "api-keys",
+            label=_("API keys"),
+            description=_("Keys that let your phone system or provider send call records."),
+            url_name="usage:api-key-list",
+        )

@@ -1,9 +1,16 @@
-from django.urls import path  # noqa: F401 (the pages add their paths here)
+from django.urls import path
+
+from usage.views import api_keys
 
 app_name = "usage"
 
 # Public: Twilio's webhooks for members' calls and messages (signed; no session, no CSRF token).
+# The call-record API is mounted at /api/v1/ by skypemgr.urls (usage.api).
 urlpatterns = []
 
 # Mounted under /o/<org_slug>/ by organizations.tenancy; roles in organizations.roles.
-org_urlpatterns = []
+org_urlpatterns = [
+    path("settings/api-keys/", api_keys.api_key_list, name="api-key-list"),
+    path("settings/api-keys/new/", api_keys.api_key_create, name="api-key-create"),
+    path("settings/api-keys/<int:key_id>/revoke/", api_keys.api_key_revoke, name="api-key-revoke"),
+]
