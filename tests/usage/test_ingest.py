@@ -38,7 +38,7 @@ def test_a_call_is_priced_and_debited_from_the_member(org, employee, rates):
     assert outcome.status == "created"
     record = outcome.record
     assert (record.rate_prefix, record.billed_seconds, record.cost) == ("336", 120, Decimal("0.3"))
-    assert record.destination == "+33612345678" and record.country == "FR"
+    assert (record.destination, record.country) == ("+33612345678", "FR")
     assert wallet_balance(org, employee) == Decimal("4.7")
     [transfer] = Transfer.objects.for_org(org).filter(kind="usage")
     assert transfer.idempotency_key == "usage:api:c1"
