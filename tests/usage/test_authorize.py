@@ -88,9 +88,7 @@ def test_kinds_not_allowed_and_blocked_destinations_are_refused(org, employee, r
 
 
 def test_included_minutes_allow_calls_without_credit(org, employee, rates):
-    SubscriptionFactory(
-        organization=org, member=employee, plan=Plan.objects.get(code="europe-400")
-    )
+    SubscriptionFactory(organization=org, member=employee, plan=Plan.objects.get(code="europe-400"))
     allowed = authorize(org, employee)
     # 400 minutes are more than a call may last (four hours): it holds four hours of them.
     assert (allowed.allowed, allowed.seconds) == (True, LONGEST_CALL)
