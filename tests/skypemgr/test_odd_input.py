@@ -176,6 +176,8 @@ def world(org, owner, admin, finance, employee, stripe_fake, django_capture_on_c
         "rule_id": CreditRuleFactory(organization=org).pk,
         "token": tokens.link_token(invitation.token_nonce),
         "key": "odd-key",
+        # The call-record API's record (/api/v1/usage/<external_id>): anonymous, answered 401.
+        "external_id": "odd-id",
         "uidb36": "1",
         "pk": 1,
     }

@@ -26,10 +26,10 @@ from usage.selectors.api_records import EARLIEST, LATEST, MOST_ID
 MOST_RECORDS = 1000
 EXTERNAL_ID_LENGTH = 100
 
-ExternalId = Annotated[
-    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")
-]
-Text = Annotated[str, StringConstraints(max_length=254)]
+# One line of text: no control characters (a NUL could not even be searched for).
+ONE_LINE = r"^[^\x00-\x1f\x7f]+$"
+ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=ONE_LINE)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=254, pattern=ONE_LINE)]
 
 
 def _within_dates(value: datetime.datetime | None) -> datetime.datetime | None:
@@ -50,9 +50,9 @@ class MemberIn(Schema):
     id: int | None = Field(None, ge=1, le=MOST_ID)
     email: Text | None = None
     username: Text | None = None
-    phone: Annotated[str, StringConstraints(max_length=32)] | None = Field(
-        None, description="E.164 (+33612345678), or national for the organization's country."
-    )
+    phone: (
+        Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=ONE_LINE)] | None
+    ) = Field(None, description="E.164 (+33612345678), or national for the organization's country.")
 
     @model_validator(mode="after")
     def _one_identity(self):
@@ -78,7 +78,9 @@ class UsageRecordIn(Schema):
     )
     member: MemberIn
     kind: Literal["call", "sms"]
-    destination: Annotated[str, StringConstraints(min_length=1, max_length=32)] = Field(
+    destination: Annotated[
+        str, StringConstraints(min_length=1, max_length=32, pattern=ONE_LINE)
+    ] = Field(
         description="The number called or texted (E.164, or national for the organization's "
         "country)."
     )

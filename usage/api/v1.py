@@ -47,8 +47,6 @@ from usage.services.api_keys import api_key_authenticate, api_key_use_record
 from usage.services.api_records import api_usage_records_post
 
 RATE_WINDOW = 60
-# The operation each URL name is, for the audit trail.
-OPERATIONS = {"usage_post": "usage.post", "usage_list": "usage.list", "usage_get": "usage.get"}
 
 
 class BearerKey(HttpBearer):
@@ -140,7 +138,11 @@ def _audit(request, status: int, counts: dict[str, int] | None = None) -> None:
     if not isinstance(key, ApiKey):
         return
     match = getattr(request, "resolver_match", None)
-    operation = OPERATIONS.get(getattr(match, "url_name", ""), "other")
+    if getattr(match, "url_name", "") == "usage_get":
+        operation = "usage.get"
+    else:
+        # GET and POST /usage share one URL (and its name).
+        operation = "usage.post" if request.method == "POST" else "usage.list"
     api_key_use_record(
         key=key,
         operation=operation,

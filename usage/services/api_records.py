@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from organizations.models import Member, Organization
 from usage.api.schemas import UsageRecordIn
 from usage.models import UsageRecord
+from usage.services.ingest import UsageInput, usage_records_ingest
 
 # How much of a bad record's external id the answer repeats.
 ECHO_LENGTH = 200
@@ -119,8 +120,6 @@ def api_usage_records_post(
     """Check, resolve and record a batch posted with an API key of `organization`; one
     outcome per record, in order. Locks what `usage_records_ingest` locks (the members'
     wallets, then the company's accounts, in id order); reads before it lock nothing."""
-    from usage.services.ingest import UsageInput, usage_records_ingest
-
     outcomes: list[RecordOutcome | None] = [None] * len(records)
     checked: list[tuple[int, UsageRecordIn]] = []
     seen: set[str] = set()
