@@ -358,6 +358,18 @@ def test_records_are_read_newest_first_a_page_at_a_time(org, api, ana):
     assert Decimal(row["cost"]) > 0
 
 
+def test_any_iso_offset_is_taken_even_past_what_postgresql_stores(org, api, ana):
+    # ISO 8601 allows offsets up to ±23:59; PostgreSQL only ±15:59 (schemathesis found it).
+    started = (timezone.now() - datetime.timedelta(hours=2)).astimezone(
+        datetime.timezone(datetime.timedelta(hours=17, minutes=44))
+    )
+    response = post(api, [call("far-east", ana, started_at=started.isoformat())])
+    assert statuses(response) == [("far-east", "created")]
+    assert UsageRecord.objects.for_org(org).get().started_at == started
+    page = api.get(USAGE, {"until": "2082-07-09T17:37:36+17:44", "since": "2001-01-01T00:00-23:59"})
+    assert [row["external_id"] for row in page.json()["records"]] == ["far-east"]
+
+
 @pytest.mark.parametrize(
     "query",
     [

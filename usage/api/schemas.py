@@ -33,9 +33,13 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=254, pattern=ON
 
 
 def _within_dates(value: datetime.datetime | None) -> datetime.datetime | None:
-    if value is not None and not EARLIEST <= value < LATEST:
+    """A date of this century, in UTC (PostgreSQL refuses offsets past ±15:59, which ISO 8601
+    allows)."""
+    if value is None:
+        return None
+    if not EARLIEST <= value < LATEST:
         raise ValueError(_("The date must be between the years 2000 and 2099."))
-    return value
+    return value.astimezone(datetime.UTC)
 
 
 Moment = Annotated[AwareDatetime, Field(description="ISO 8601 with a UTC offset.")]

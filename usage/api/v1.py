@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import register_converter
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Path, Query
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
@@ -47,6 +48,22 @@ from usage.services.api_keys import api_key_authenticate, api_key_use_record
 from usage.services.api_records import api_usage_records_post
 
 RATE_WINDOW = 60
+
+
+class ExternalIdConverter:
+    """An external id in a URL: anything, "/" and line breaks included (Django's `path`
+    converter stops at a line break)."""
+
+    regex = r"[\s\S]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(ExternalIdConverter, "external_id")
 
 
 class BearerKey(HttpBearer):
@@ -298,7 +315,7 @@ def usage_list(request, filters: Query[UsageFilters]):
 
 
 @api.get(
-    "/usage/{path:external_id}",
+    "/usage/{external_id:external_id}",
     response={200: UsageRecordOut, 404: ErrorOut, **ERRORS},
     summary="Read one record by its external id",
     url_name="usage_get",

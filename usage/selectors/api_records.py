@@ -36,7 +36,7 @@ def _position(cursor: str) -> tuple[datetime.datetime, int]:
             raise ValueError(cursor)
         if not (1 <= pk <= MOST_ID and EARLIEST <= moment < LATEST):
             raise ValueError(cursor)
-        return moment, pk
+        return moment.astimezone(datetime.UTC), pk
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, OverflowError):
         raise ApplicationError(
             _("This cursor is not valid: pass the next_cursor of the previous page as it is."),
