@@ -4,6 +4,7 @@ organization never reading or writing another's data."""
 
 import datetime
 import json
+import socket
 from decimal import Decimal
 
 import pytest
@@ -289,6 +290,18 @@ def test_each_key_is_rate_limited_on_its_own(org, owner, key, rates, ana, settin
     assert client_for(plaintext).get(USAGE).status_code == 200
     # Refusals are not audited; the three requests are.
     assert AuditEvent.objects.for_org(org).filter(verb="api_key.used").count() == 4
+
+
+def test_without_redis_the_records_still_get_in(org, api, ana, settings, caplog):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{closed}/0"}
+    }
+    response = post(api, [call("c1", ana)])
+    assert statuses(response) == [("c1", "created")]
+    assert "rate limit not counted" in caplog.text
 
 
 def test_every_request_is_audited_once_with_its_numbers(org, owner, key, api, ana, login):

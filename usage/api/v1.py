@@ -14,6 +14,7 @@ our own static files: "ninja" is an installed app, so no CDN).
 - Errors are JSON, {"message", "code", "errors"}; responses are never stored by caches.
 """
 
+import logging
 import math
 import time
 from typing import Any
@@ -27,6 +28,7 @@ from ninja import NinjaAPI, Path, Query
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.security import APIKeyHeader, HttpBearer
 from ninja.throttling import BaseThrottle
+from redis.exceptions import RedisError
 
 from organizations.scoping import tenant_scope
 from organizations.views import client_ip
@@ -46,6 +48,8 @@ from usage.models import ApiKey, UsageRecord
 from usage.selectors.api_records import usage_record_by_external_id, usage_records_page
 from usage.services.api_keys import api_key_authenticate, api_key_use_record
 from usage.services.api_records import api_usage_records_post
+
+logger = logging.getLogger(__name__)
 
 RATE_WINDOW = 60
 
@@ -88,13 +92,19 @@ class KeyRateThrottle(BaseThrottle):
             return True
         window = int(time.time() // RATE_WINDOW)
         counter = f"api-rate:{key.pk}:{window}"
-        cache.add(counter, 0, timeout=RATE_WINDOW * 2)
         try:
-            count = cache.incr(counter)
-        except ValueError:
-            # The counter expired between add and incr: this request starts it again.
-            cache.set(counter, 1, timeout=RATE_WINDOW * 2)
-            count = 1
+            cache.add(counter, 0, timeout=RATE_WINDOW * 2)
+            try:
+                count = cache.incr(counter)
+            except ValueError:
+                # The counter expired between add and incr: this request starts it again.
+                cache.set(counter, 1, timeout=RATE_WINDOW * 2)
+                count = 1
+        except RedisError:
+            # Without Redis the limit cannot be counted: the records still get in (the
+            # database is what matters), and the outage is in the log.
+            logger.warning("API rate limit not counted: Redis is unreachable", exc_info=True)
+            return True
         return count <= settings.API_RATE_LIMIT
 
     def wait(self) -> float:
