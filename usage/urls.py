@@ -1,4 +1,6 @@
-from django.urls import path  # noqa: F401 (the pages add their paths here)
+from django.urls import path
+
+from usage.views import phone
 
 app_name = "usage"
 
@@ -6,4 +8,8 @@ app_name = "usage"
 urlpatterns = []
 
 # Mounted under /o/<org_slug>/ by organizations.tenancy; roles in organizations.roles.
-org_urlpatterns = []
+org_urlpatterns = [
+    path("phone/", phone.phone, name="phone"),
+    path("phone/price/", phone.phone_price, name="phone-price"),
+    path("phone/token/", phone.phone_token, name="phone-token"),
+]
