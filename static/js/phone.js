@@ -44,6 +44,10 @@
   var callable = null;
   var startedAt = 0;
   var ticking = null;
+  // Twilio's codes for an access token it refused (invalid, expired, too long-lived).
+  var TOKEN_ERRORS = [20101, 20104, 20151, 31204, 31205];
+  // Its codes for a connection that failed or dropped (31000: a WebSocket closed unexplained).
+  var NETWORK_ERRORS = [31000, 31003, 31005, 31009, 53000, 53001];
 
   // --- Words on the page ----------------------------------------------------------------------
 
@@ -118,10 +122,10 @@
     if (code === 31404 || code === 31400) {
       return texts.refused;
     }
-    if (code === 20101 || code === 20104 || code === 20151) {
+    if (TOKEN_ERRORS.indexOf(code) >= 0) {
       return texts.token_failed;
     }
-    if (code === 31005 || code === 31009 || code === 53000 || code === 31003) {
+    if (NETWORK_ERRORS.indexOf(code) >= 0) {
       return texts.network;
     }
     if (!code && error && error.message) {
@@ -195,6 +199,18 @@
       });
   }
 
+  function dropDevice() {
+    var old = device;
+    device = null;
+    if (old) {
+      try {
+        old.destroy();
+      } catch (error) {
+        // Already torn down: nothing left to close.
+      }
+    }
+  }
+
   function getDevice() {
     if (device) {
       return Promise.resolve(device);
@@ -219,6 +235,12 @@
       });
       device.on("error", function (error) {
         showError(describe(error));
+        // A refused token, or a call that could not start: the next call starts afresh, with
+        // a new token and a new connection.
+        if (TOKEN_ERRORS.indexOf(error && error.code) >= 0 || (busy && !call)) {
+          dropDevice();
+          finish();
+        }
       });
       return device;
     });
@@ -231,11 +253,17 @@
       return;
     }
     var lasted = elapsed();
+    var placed = call !== null;
     stopTimer();
     startedAt = 0;
     call = null;
     busy = false;
-    setState(lasted ? texts.ended + " · " + clock(lasted) : texts.ended);
+    if (lasted) {
+      setState(texts.ended + " · " + clock(lasted));
+    } else {
+      // A call that never started has nothing to say beyond its error.
+      setState(placed ? texts.ended : "");
+    }
     showMuted(false);
     updateButtons();
     if (callButton && !callButton.disabled) {
@@ -289,6 +317,7 @@
       })
       .catch(function (error) {
         showError(describe(error));
+        dropDevice();
         finish();
       });
   }
@@ -297,6 +326,8 @@
     if (call) {
       call.disconnect();
     } else if (busy) {
+      // Still connecting: drop the connection, the next call makes a new one.
+      dropDevice();
       finish();
     }
   }

@@ -17,6 +17,7 @@ from twilio.jwt.access_token.grants import VoiceGrant
 from organizations.models import Member, Organization
 from skypemgr.errors import ApplicationError
 from subscriptions.selectors.features import member_access
+from usage.services.authorize import member_identity
 
 # Long enough for a page left open a while (the page asks for a new one before it runs out),
 # short enough that a token copied out of a browser is soon worthless.
@@ -43,11 +44,6 @@ def calling_configured() -> bool:
     )
 
 
-def member_identity(member: Member) -> str:
-    """The Twilio client identity of a member's browser phone."""
-    return f"skypemgr-{member.organization_id}-{member.pk}"
-
-
 def phone_refusal(*, organization: Organization, member: Member) -> ApplicationError | None:
     """Why this member cannot call from the browser here, or None when they can (whether a
     call goes through is the webhook's to decide: credit, rates, caps)."""
@@ -56,12 +52,10 @@ def phone_refusal(*, organization: Organization, member: Member) -> ApplicationE
             _("Calls from the browser are not set up here yet."), code="not_configured"
         )
     if member.organization_id != organization.pk or member.status != Member.Status.ACTIVE:
-        return ApplicationError(
-            _("Only active members of the organization can make calls."), code="inactive"
-        )
+        return ApplicationError(_("This account cannot call or send messages."), code="inactive")
     if not member_access(organization=organization, member=member).may_call:
         return ApplicationError(
-            _("Your organization does not allow you to make calls."), code="not_allowed"
+            _("Your company does not allow you to make calls."), code="not_allowed"
         )
     return None
 

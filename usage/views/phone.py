@@ -66,7 +66,9 @@ def _price(request, form: PhoneNumberForm) -> dict:
         "per_minute": _rate_shown(allowance.per_minute),
         "call_time": duration_text(allowance.seconds),
         "longest_call": allowance.seconds >= LONGEST_CALL,
-        "included_time": duration_text(allowance.included_seconds),
+        # An unlimited plan includes more seconds than any call lasts.
+        "all_included": allowance.included_seconds >= allowance.seconds > 0,
+        "included_time": duration_text(min(allowance.included_seconds, allowance.seconds)),
     }
 
 
