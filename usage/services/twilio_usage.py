@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from organizations.models import Member, Organization
-from organizations.scoping import tenant_scope
+from organizations.scoping import all_tenants, tenant_scope
 from subscriptions.models import Plan, Subscription
 from subscriptions.services.notifications import member_language
 from usage.models import UsageRecord
@@ -51,14 +51,16 @@ def _refusal(language: str, text: str) -> str:
 
 
 def _member(organization_id, member_id) -> tuple[Organization | None, Member | None]:
-    organization = Organization.objects.filter(pk=organization_id).first()
-    if organization is None:
+    """The member a callback or an identity names, with their organization (one query)."""
+    if organization_id is None or member_id is None:
         return None, None
-    with tenant_scope(organization):
+    with all_tenants("Twilio signed the ids; the member is looked up within its organization"):
         member = (
-            Member.objects.for_org(organization).filter(pk=member_id).select_related("user").first()
+            Member.objects.filter(pk=member_id, organization_id=organization_id)
+            .select_related("organization", "user")
+            .first()
         )
-    return organization, member
+    return (member.organization, member) if member is not None else (None, None)
 
 
 def outgoing_call_twiml(params: dict) -> str:
