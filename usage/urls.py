@@ -1,4 +1,6 @@
-from django.urls import path  # noqa: F401 (the pages add their paths here)
+from django.urls import path
+
+from usage.views import rates
 
 app_name = "usage"
 
@@ -6,4 +8,6 @@ app_name = "usage"
 urlpatterns = []
 
 # Mounted under /o/<org_slug>/ by organizations.tenancy; roles in organizations.roles.
-org_urlpatterns = []
+org_urlpatterns = [
+    path("rates/", rates.rate_list, name="rates"),
+]
