@@ -250,7 +250,7 @@ def _authorizations(port: int, members) -> list:
 
 
 def run() -> None:
-    organization, members = _company()
+    _organization, members = _company()
     port = _free_port()
     with _gunicorn(port):
         # Warm both workers.

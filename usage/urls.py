@@ -1,6 +1,6 @@
 from django.urls import path
 
-from usage.views import twilio
+from usage.views import rates, twilio
 
 app_name = "usage"
 
@@ -13,4 +13,6 @@ urlpatterns = [
 ]
 
 # Mounted under /o/<org_slug>/ by organizations.tenancy; roles in organizations.roles.
-org_urlpatterns = []
+org_urlpatterns = [
+    path("rates/", rates.rate_list, name="rates"),
+]

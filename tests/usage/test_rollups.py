@@ -19,6 +19,9 @@ from usage.services.ingest import usage_records_ingest
 
 @pytest.fixture
 def busy_org(org, owner, employee):
+    from usage.models import Rate
+
+    Rate.objects.all().delete()
     rate("33", "0.02", country="FR")
     rate("44", "0.03", country="GB")
     fund(org, 100)

@@ -29,6 +29,9 @@ def twilio_signed(twilio_numbers):
 
 @pytest.fixture
 def caller(org, twilio_signed):
+    from usage.models import Rate
+
+    Rate.objects.all().delete()
     rate("33", "0.02", country="FR")
     rate("44", "0.12", country="GB", increment="second")
     member = MemberFactory(organization=org, user=UserFactory(language="fr"))
@@ -177,6 +180,9 @@ def test_messages_are_recorded_once_when_sent(org, caller):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_same_callback_five_times_at_once_records_once(twilio_numbers):
+    from usage.models import Rate
+
+    Rate.objects.all().delete()
     rate("44", "0.12", country="GB", increment="second")
     org = OrganizationFactory()
     member = MemberFactory(organization=org)
