@@ -132,4 +132,7 @@ ROLE_MATRIX: dict[str, Access] = {
     "usage:phone": Access(read=Role.MEMBER),
     "usage:phone-price": Access(read=Role.MEMBER),
     "usage:phone-token": Access(read=None, write=Role.MEMBER),
+    # Usage: the rates of the organization's currency, read by finance, admins and owners
+    # (platform staff edit them in Django admin).
+    "usage:rates": Access(read=Role.FINANCE),
 }

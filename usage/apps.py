@@ -10,7 +10,9 @@ class UsageConfig(AppConfig):
     verbose_name = _("Usage")
 
     def ready(self):
-        from organizations.extensions import register_organization_created
+        from organizations.extensions import register_demo_loader, register_organization_created
+        from usage.demo import demo_usage_load
         from usage.services.settings import usage_settings_create
 
         register_organization_created("usage-settings", usage_settings_create)
+        register_demo_loader("usage", demo_usage_load)

@@ -29,6 +29,9 @@ FRANCE = "+33123456789"
 
 @pytest.fixture
 def rates(db):
+    from usage.models import Rate
+
+    Rate.objects.all().delete()
     rate("33", "0.02", country="FR")
     rate("336", "0.15", country="FR", line_type="mobile")
     rate("44", "0.12", country="GB", increment="second")
@@ -88,9 +91,7 @@ def test_kinds_not_allowed_and_blocked_destinations_are_refused(org, employee, r
 
 
 def test_included_minutes_allow_calls_without_credit(org, employee, rates):
-    SubscriptionFactory(
-        organization=org, member=employee, plan=Plan.objects.get(code="europe-400")
-    )
+    SubscriptionFactory(organization=org, member=employee, plan=Plan.objects.get(code="europe-400"))
     allowed = authorize(org, employee)
     # 400 minutes are more than a call may last (four hours): it holds four hours of them.
     assert (allowed.allowed, allowed.seconds) == (True, LONGEST_CALL)
