@@ -1,6 +1,6 @@
 from django.urls import path
 
-from usage.views import api_keys, twilio
+from usage.views import api_keys, phone, rates, twilio
 
 app_name = "usage"
 
@@ -15,6 +15,10 @@ urlpatterns = [
 
 # Mounted under /o/<org_slug>/ by organizations.tenancy; roles in organizations.roles.
 org_urlpatterns = [
+    path("phone/", phone.phone, name="phone"),
+    path("phone/price/", phone.phone_price, name="phone-price"),
+    path("phone/token/", phone.phone_token, name="phone-token"),
+    path("rates/", rates.rate_list, name="rates"),
     path("settings/api-keys/", api_keys.api_key_list, name="api-key-list"),
     path("settings/api-keys/new/", api_keys.api_key_create, name="api-key-create"),
     path("settings/api-keys/<int:key_id>/revoke/", api_keys.api_key_revoke, name="api-key-revoke"),

@@ -26,6 +26,8 @@ KEY_PAGES = (
     "credit/rules/",
     "settings/",
     "me/",
+    "rates/",
+    "rates/?q=%2B33+6+12+34+56+78",
 )
 BLOCKING = ("serious", "critical")
 

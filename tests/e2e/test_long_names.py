@@ -39,6 +39,8 @@ PAGES = (
     "settings/",
     "settings/audit/",
     "me/",
+    "rates/",
+    "rates/?q=%2B44+7911+123456",
 )
 
 
