@@ -16,6 +16,7 @@ BENCH_USAGE_REQUESTS and BENCH_USAGE_SECONDS make a shorter run.
 import contextlib
 import datetime
 import http.client
+import json
 import os
 import signal
 import socket
@@ -69,6 +70,7 @@ def _gunicorn(port: int):
         "TWILIO_AUTH_TOKEN": TOKEN,
         "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
         "ALLOWED_HOSTS": "127.0.0.1",
+        "API_RATE_LIMIT": "1000000",
     }
     process = subprocess.Popen(
         [
@@ -155,7 +157,7 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def _company():
+def _company(slug: str = "bench-usage"):
     for prefix, country, per_minute, line in [
         ("33", "FR", "0.0200", "landline"),
         ("336", "FR", "0.1500", "mobile"),
@@ -175,7 +177,7 @@ def _company():
                 "line_type": line,
             },
         )
-    organization = OrganizationFactory(name="Bench usage", slug="bench-usage", verified=True)
+    organization = OrganizationFactory(name=f"Bench {slug}", slug=slug, verified=True)
     members = MemberFactory.create_batch(MEMBERS, organization=organization)
     plan = Plan.objects.get(code="europe-400")
     with tenant_scope(organization):
@@ -187,7 +189,7 @@ def _company():
             destination=company,
             amount=MEMBERS * 1000,
             kind=Transfer.Kind.PURCHASE,
-            idempotency_key="bench:usage:purchase",
+            idempotency_key=f"bench:{slug}:purchase",
         )
         wallets = ledger.member_wallets(organization, members)
         ledger.transfers_post(
@@ -249,8 +251,134 @@ def _authorizations(port: int, members) -> list:
     return requests
 
 
+BATCH = 500
+
+
+def _batch(members, client: int, number: int, started: datetime.datetime) -> list[dict]:
+    return [
+        {
+            "external_id": f"c{client}-b{number}-r{row}",
+            "member": {"id": members[row % len(members)].pk},
+            "kind": "call" if row % 5 else "sms",
+            "destination": DESTINATIONS[row % len(DESTINATIONS)],
+            "started_at": (started - datetime.timedelta(seconds=row)).isoformat(),
+            **({"seconds": 30 + row % 600} if row % 5 else {"units": 1}),
+        }
+        for row in range(BATCH)
+    ]
+
+
+def _ingestion(port: int, companies) -> tuple[int, float, dict]:
+    """Two clients (two companies' phone systems) post batches for SECONDS."""
+    created, statuses, lock = [0], {}, threading.Lock()
+    started = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)
+    deadline = time.perf_counter() + SECONDS
+
+    def client(index: int, key: str, members) -> None:
+        number = 0
+        while time.perf_counter() < deadline:
+            body = json.dumps({"records": _batch(members, index, number, started)}).encode()
+            status, content = _post(
+                port,
+                "/api/v1/usage",
+                body,
+                {"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+            )
+            made = (
+                sum(1 for r in json.loads(content)["records"] if r["status"] == "created")
+                if (status == 200)
+                else 0
+            )
+            with lock:
+                created[0] += made
+                statuses[status] = statuses.get(status, 0) + 1
+            number += 1
+
+    threads = [
+        threading.Thread(target=client, args=(index, key, members))
+        for index, (key, members) in enumerate(companies)
+    ]
+    begin = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return created[0], time.perf_counter() - begin, statuses
+
+
+def _raw_baseline(organization, members, batches: int) -> float:
+    """Records/s of psycopg2's raw INSERT … ON CONFLICT DO NOTHING of rows alike, 500 a
+    statement and a commit each, on one connection."""
+    import psycopg2
+    from psycopg2.extras import execute_values
+
+    database = connection.settings_dict
+    raw = psycopg2.connect(
+        dbname=database["NAME"],
+        user=database["USER"],
+        host=database["HOST"] or "127.0.0.1",
+        port=database["PORT"] or 5432,
+    )
+    started = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)
+    begin = time.perf_counter()
+    with raw, raw.cursor() as cursor:
+        for number in range(batches):
+            rows = [
+                (
+                    organization.pk,
+                    r["member"]["id"],
+                    r["kind"],
+                    "outbound",
+                    r["destination"],
+                    "FR",
+                    r["started_at"],
+                    r.get("seconds", 0),
+                    r.get("units", 0),
+                    0,
+                    0,
+                    0,
+                    "0.0100",
+                    "0.0100",
+                    "EUR",
+                    0,
+                    0,
+                    0,
+                    0,
+                    "api",
+                    "raw-" + r["external_id"],
+                    started,
+                )
+                for r in _batch(members, 9, number, started)
+            ]
+            execute_values(
+                cursor,
+                "INSERT INTO usage_usagerecord (organization_id, member_id, kind, direction, "
+                "destination, country, started_at, seconds, units, billed_seconds, "
+                "included_seconds, rate_prefix, rate, cost, currency, from_member, from_company, "
+                "owed, adjustment, source, external_id, created_at) VALUES %s "
+                "ON CONFLICT DO NOTHING",
+                rows,
+                page_size=BATCH,
+            )
+            raw.commit()
+    elapsed = time.perf_counter() - begin
+    raw.close()
+    return batches * BATCH / elapsed
+
+
+def _api_key(organization) -> str:
+    from usage.services.api_keys import api_key_create
+
+    with tenant_scope(organization):
+        owner = MemberFactory(organization=organization, role="owner")
+        _key, plaintext = api_key_create(organization=organization, actor=owner, name="Bench PBX")
+    return plaintext
+
+
 def run() -> None:
     _organization, members = _company()
+    pbx = [_company(f"bench-pbx-{n}") for n in (1, 2)]
+    companies = [(_api_key(org), people) for org, people in pbx]
     port = _free_port()
     with _gunicorn(port):
         # Warm both workers.
@@ -258,6 +386,9 @@ def run() -> None:
         _load(port, _authorizations(port, members)[:50], CLIENTS)
         baseline, base_elapsed, _ = _load(port, [lambda p: _get(p, "/healthz")] * REQUESTS, CLIENTS)
         measured, elapsed, statuses = _load(port, _authorizations(port, members), CLIENTS)
+        created, ingest_elapsed, ingest_statuses = _ingestion(port, companies)
+    raw_rate = _raw_baseline(pbx[0][0], pbx[0][1], 40)
+    ingest_rate = created / ingest_elapsed
     print(
         f"authorization webhook: {REQUESTS} requests, {CLIENTS} clients: "
         f"{REQUESTS / elapsed:.0f} requests/s, p50 {statistics.median(measured) * 1000:.1f} ms, "
@@ -269,5 +400,15 @@ def run() -> None:
         f"p50 {statistics.median(baseline) * 1000:.1f} ms, "
         f"p99 {_percentile(baseline, 0.99) * 1000:.1f} ms; "
         f"ratio (requests/s) {(REQUESTS / elapsed) / (REQUESTS / base_elapsed):.2f}",
+        flush=True,
+    )
+    print(
+        f"ingestion: {created} records in {ingest_elapsed:.1f} s through POST /api/v1/usage "
+        f"(batches of {BATCH}, 2 clients): {ingest_rate:.0f} records/s; answers {ingest_statuses}",
+        flush=True,
+    )
+    print(
+        f"baseline raw INSERT … ON CONFLICT DO NOTHING (psycopg2, {BATCH} a statement): "
+        f"{raw_rate:.0f} records/s; ratio {ingest_rate / raw_rate:.3f} (target >= 0.25)",
         flush=True,
     )
