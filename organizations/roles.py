@@ -128,4 +128,9 @@ ROLE_MATRIX: dict[str, Access] = {
     "subscriptions:subscription-detail": Access(read=Role.FINANCE, write=Role.ADMIN),
     "subscriptions:subscription-cancel": same(Role.ADMIN),
     "subscriptions:member-access": Access(read=Role.FINANCE, write=Role.ADMIN),
+    # Usage: each member reads their own calls and messages; finance, admins and owners read
+    # anyone's; the usage settings (masking numbers, unusual spend) are the owners' to change.
+    "usage:my-usage": Access(read=Role.MEMBER),
+    "usage:member-usage": Access(read=Role.FINANCE),
+    "usage:settings": Access(read=Role.FINANCE, write=Role.OWNER),
 }

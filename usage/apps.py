@@ -10,7 +10,41 @@ class UsageConfig(AppConfig):
     verbose_name = _("Usage")
 
     def ready(self):
-        from organizations.extensions import register_organization_created
+        from organizations.audit_sentences import register_audit_sentences
+        from organizations.extensions import register_organization_created, register_settings_link
+        from organizations.models import register_audit_verbs
+        from usage import settings_audit
         from usage.services.settings import usage_settings_create
 
         register_organization_created("usage-settings", usage_settings_create)
+        # The usage policy: masking numbers and unusual spend, linked from the settings page.
+        register_audit_verbs(SETTINGS_AUDIT_VERBS)
+        register_audit_sentences(settings_audit.SENTENCES)
+        register_settings_link(
+            "usage-settings",
+            label=_("Usage settings"),
+            description=_("Hide the last digits of numbers called, and when spend is unusual."),
+            url_name="usage:settings",
+        )
+        self._show_usage_on_other_pages()
+
+    @staticmethod
+    def _show_usage_on_other_pages():
+        """A member's calls and messages on their details page (My account reads
+        usage.views.panels.my_usage itself)."""
+        from members.extensions import register_member_detail_panel
+        from organizations.roles import Role
+        from usage.views import panels
+
+        register_member_detail_panel(
+            "usage",
+            template="usage/_usage_member_panel.html",
+            context=panels.member_panel,
+            role=Role.FINANCE,
+        )
+
+
+# The usage policy's events (the sentences are in usage.settings_audit).
+SETTINGS_AUDIT_VERBS = {
+    "usage_settings.updated": _("changed the usage settings"),
+}

@@ -1,4 +1,6 @@
-from django.urls import path  # noqa: F401 (the pages add their paths here)
+from django.urls import path
+
+from usage.views import pages
 
 app_name = "usage"
 
@@ -6,4 +8,8 @@ app_name = "usage"
 urlpatterns = []
 
 # Mounted under /o/<org_slug>/ by organizations.tenancy; roles in organizations.roles.
-org_urlpatterns = []
+org_urlpatterns = [
+    path("me/usage/", pages.my_usage, name="my-usage"),
+    path("members/<int:member_id>/usage/", pages.member_usage_view, name="member-usage"),
+    path("usage/settings/", pages.usage_settings_view, name="settings"),
+]
