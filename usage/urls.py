@@ -1,11 +1,16 @@
 from django.urls import path
 
-from usage.views import pages
+from usage.views import pages, twilio
 
 app_name = "usage"
 
 # Public: Twilio's webhooks for members' calls and messages (signed; no session, no CSRF token).
-urlpatterns = []
+urlpatterns = [
+    path("twilio/outgoing/", twilio.outgoing_call, name="twilio-outgoing"),
+    path("twilio/outgoing/done/", twilio.outgoing_call_done, name="twilio-outgoing-done"),
+    path("twilio/usage/call/", twilio.call_status, name="twilio-call-status"),
+    path("twilio/usage/sms/", twilio.sms_status, name="twilio-sms-status"),
+]
 
 # Mounted under /o/<org_slug>/ by organizations.tenancy; roles in organizations.roles.
 org_urlpatterns = [

@@ -16,7 +16,7 @@ from twilio.request_validator import RequestValidator
 from subscriptions.services import voice
 
 
-def _signed_by_twilio(request) -> bool:
+def signed_by_twilio(request) -> bool:
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature or not settings.TWILIO_AUTH_TOKEN:
         return False
@@ -33,7 +33,7 @@ def _twiml(body: str) -> HttpResponse:
 @require_POST
 def voice_webhook(request):
     """A call to one of our numbers (and the Dial and Record actions of that call)."""
-    if not _signed_by_twilio(request):
+    if not signed_by_twilio(request):
         return HttpResponseForbidden("Bad signature", content_type="text/plain")
     return _twiml(voice.incoming_call_twiml(request.POST.dict()))
 
@@ -42,7 +42,7 @@ def voice_webhook(request):
 @require_POST
 def recording_webhook(request):
     """A voicemail's recording is ready."""
-    if not _signed_by_twilio(request):
+    if not signed_by_twilio(request):
         return HttpResponseForbidden("Bad signature", content_type="text/plain")
     voice.recording_receive(
         subscription_id=request.GET.get("subscription", ""),
@@ -56,7 +56,7 @@ def recording_webhook(request):
 @require_POST
 def call_status_webhook(request):
     """Call progress of our numbers; verified and acknowledged (usage ingestion reads it)."""
-    if not _signed_by_twilio(request):
+    if not signed_by_twilio(request):
         return HttpResponseForbidden("Bad signature", content_type="text/plain")
     return HttpResponse(status=204)
 
