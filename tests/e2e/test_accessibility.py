@@ -26,6 +26,9 @@ KEY_PAGES = (
     "credit/rules/",
     "settings/",
     "me/",
+    "me/usage/",
+    "members/{member}/usage/",
+    "usage/settings/",
 )
 BLOCKING = ("serious", "critical")
 

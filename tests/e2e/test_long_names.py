@@ -16,7 +16,7 @@ from organizations.models import Member
 from organizations.roles import Role
 from organizations.services import member_add, organization_create
 from tests.credit.rules_support import bought
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, UsageRecordFactory, UserFactory
 
 COMPANY = (
     "Compagnie Internationale des Télécommunications et des Services Numériques Avancés "
@@ -39,6 +39,9 @@ PAGES = (
     "settings/",
     "settings/audit/",
     "me/",
+    "me/usage/",
+    "members/{member}/usage/",
+    "usage/settings/",
 )
 
 
@@ -70,6 +73,8 @@ def company(transactional_db):
     credit_allocate(
         organization=organization, actor=founder, members=[seller], amount=10, idempotency_key="x"
     )
+    for member in (founder, seller):
+        UsageRecordFactory(organization=organization, member=member)
     return organization, seller, team
 
 

@@ -20,13 +20,14 @@ from django.utils.translation import gettext as _
 from django_countries import countries
 from djmoney.money import Money
 
-from credit.models import Account, DailyRollup
+from credit.models import DailyRollup
 from credit.selectors.spending import local_month, local_today, month_bounds, next_month
 from credit.services.rollups import NUMBER, SMS, SUBSCRIPTION, VOICEMAIL
 from organizations.models import Member, Organization
 from organizations.roles import Role
 from subscriptions.models import Plan, Subscription
 from usage.models import IncludedMinutes, UsageRecord, UsageSettings
+from usage.selectors.allowance import usage_categories
 
 PAGE_SIZE = 25
 MASK = "•"
@@ -34,9 +35,7 @@ MASK = "•"
 MASKED_DIGITS = 4
 # Readers who always see whole numbers.
 UNMASKED_ROLES = (Role.OWNER, Role.FINANCE)
-# The rollup categories that are usage (calls and messages), as opposed to features.
 CALL_PREFIX = "call:"
-USAGE_CATEGORIES = Q(category__startswith=CALL_PREFIX) | Q(category=SMS)
 # The days before today that an average day of usage is taken over (unusual spend).
 AVERAGE_DAYS = 30
 
@@ -297,7 +296,7 @@ def usage_spend_by_member(
     first_day = today - datetime.timedelta(days=AVERAGE_DAYS)
     rows = (
         DailyRollup.objects.for_org(organization)
-        .filter(USAGE_CATEGORIES, member_id__in=list(member_ids), day__gte=min(month, first_day))
+        .filter(usage_categories(), member_id__in=list(member_ids), day__gte=min(month, first_day))
         .filter(day__lte=today)
         .values("member_id")
         .annotate(
@@ -371,8 +370,3 @@ def minutes_left(*, organization: Organization, member: Member) -> list[MinutesL
         )
         for subscription in subscriptions
     ]
-
-
-def member_wallet_of(*, organization: Organization, member: Member) -> Account | None:
-    """The member's wallet, or None when they never had one (a read never creates it)."""
-    return Account.objects.for_org(organization).filter(member=member).first()
