@@ -24,7 +24,7 @@ SECTIONS = (
     Section(_("Home"), "organizations:home", ("",)),
     Section(_("Members"), "members:member-list", ("members/", "lists/")),
     Section(_("Credit"), "credit:overview", ("credit/",)),
-    Section(_("Features"), "subscriptions:overview", ("features/",)),
+    Section(_("Features"), "subscriptions:overview", ("features/", "rates/")),
     Section(_("Reports"), "dashboard:overview", ("reports/",)),
     Section(_("Settings"), "organizations:settings", ("settings/",)),
     Section(_("My account"), "dashboard:my-account", ("me/",)),

@@ -128,6 +128,9 @@ ROLE_MATRIX: dict[str, Access] = {
     "subscriptions:subscription-detail": Access(read=Role.FINANCE, write=Role.ADMIN),
     "subscriptions:subscription-cancel": same(Role.ADMIN),
     "subscriptions:member-access": Access(read=Role.FINANCE, write=Role.ADMIN),
+    # Usage: the rates of the organization's currency, read by finance, admins and owners
+    # (platform staff edit them in Django admin).
+    "usage:rates": Access(read=Role.FINANCE),
     # Usage: each member reads their own calls and messages; finance, admins and owners read
     # anyone's; the usage settings (masking numbers, unusual spend) are the owners' to change.
     "usage:my-usage": Access(read=Role.MEMBER),

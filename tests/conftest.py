@@ -31,9 +31,10 @@ def _ledger_stays_sound(request):
 
 @pytest.fixture(autouse=True)
 def _catalog(request):
-    """The plan catalog, as its data migration ships it, in every test's database: a test with
-    `transaction=True` (browser, integration) empties every table when it ends, the catalog
-    included, and the tests after it would find no plans."""
+    """The plan catalog and the sample rate table, as their data migrations ship them, in
+    every test's database: a test with `transaction=True` (browser, integration) empties every
+    table when it ends, the catalog and the rates included, and the tests after it would find
+    no plans and no rates."""
     names = set(request.fixturenames)
     database = next((name for name in ("transactional_db", "db") if name in names), None)
     marker = request.node.get_closest_marker("django_db")
@@ -49,6 +50,12 @@ def _catalog(request):
     if not Plan.objects.exists():
         migration = importlib.import_module("subscriptions.migrations.0002_catalog_and_settings")
         migration.catalog_load(apps, None)
+    from usage.models import Rate
+
+    if not Rate.objects.exists():
+        # The file is read once per process (usage.services.rates.sample_rate_table).
+        migration = importlib.import_module("usage.migrations.0003_sample_rates")
+        migration.sample_rates_load(apps, None)
 
 
 @pytest.fixture(autouse=True)

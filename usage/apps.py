@@ -11,12 +11,18 @@ class UsageConfig(AppConfig):
 
     def ready(self):
         from organizations.audit_sentences import register_audit_sentences
-        from organizations.extensions import register_organization_created, register_settings_link
+        from organizations.extensions import (
+            register_demo_loader,
+            register_organization_created,
+            register_settings_link,
+        )
         from organizations.models import register_audit_verbs
         from usage import settings_audit
+        from usage.demo import demo_usage_load
         from usage.services.settings import usage_settings_create
 
         register_organization_created("usage-settings", usage_settings_create)
+        register_demo_loader("usage", demo_usage_load)
         # The usage policy: masking numbers and unusual spend, linked from the settings page.
         register_audit_verbs(SETTINGS_AUDIT_VERBS)
         register_audit_sentences(settings_audit.SENTENCES)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from usage.views import pages, twilio
+from usage.views import pages, rates, twilio
 
 app_name = "usage"
 
@@ -14,6 +14,7 @@ urlpatterns = [
 
 # Mounted under /o/<org_slug>/ by organizations.tenancy; roles in organizations.roles.
 org_urlpatterns = [
+    path("rates/", rates.rate_list, name="rates"),
     path("me/usage/", pages.my_usage, name="my-usage"),
     path("members/<int:member_id>/usage/", pages.member_usage_view, name="member-usage"),
     path("usage/settings/", pages.usage_settings_view, name="settings"),

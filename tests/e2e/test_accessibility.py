@@ -29,6 +29,8 @@ KEY_PAGES = (
     "me/usage/",
     "members/{member}/usage/",
     "usage/settings/",
+    "rates/",
+    "rates/?q=%2B33+6+12+34+56+78",
 )
 BLOCKING = ("serious", "critical")
 

@@ -42,6 +42,8 @@ PAGES = (
     "me/usage/",
     "members/{member}/usage/",
     "usage/settings/",
+    "rates/",
+    "rates/?q=%2B44+7911+123456",
 )
 
 

@@ -1,4 +1,5 @@
-"""A local Twilio for online numbers, over real HTTP, for twilio-python and our fetches:
+"""A local Twilio for online numbers and prices, over real HTTP, for twilio-python and our
+fetches: Calls/<sid>.json and Messages/<sid>.json (their price),
 AvailablePhoneNumbers/<CC>/Local.json (AreaCode, Contains), IncomingPhoneNumbers.json (GET
 by FriendlyName; POST buys, counted, can be told to refuse), IncomingPhoneNumbers/<sid>.json
 DELETE (release), and Recordings/<sid>.mp3 (media). Also `sign`, which signs a webhook request
@@ -31,6 +32,10 @@ class FakeTwilioNumbers:
         self.released: list[str] = []
         self.searches: list[dict] = []
         self.recording_fetches: list[str] = []
+        # Twilio's price of calls and messages, by sid: (price, unit); a price of None is "not
+        # priced yet". A sid not here is unknown (404).
+        self.prices: dict[str, tuple[str | None, str]] = {}
+        self.price_fetches: list[str] = []
         # Set to (status, code, message) to refuse the next purchases.
         self.refuse_purchase: tuple[int, int, str] | None = None
         # Drop the purchase's answer after buying (a worker killed mid-request, say).
@@ -94,6 +99,18 @@ class FakeTwilioNumbers:
                             "page": 0,
                             "page_size": len(rows),
                         },
+                    )
+                priced = re.search(r"/(Calls|Messages)/((?:CA|SM)\w+)\.json$", url.path)
+                if priced:
+                    sid = priced.group(2)
+                    fake.price_fetches.append(sid)
+                    if sid not in fake.prices:
+                        return self._send(
+                            404, {"code": 20404, "message": "Not found", "status": 404}
+                        )
+                    price, unit = fake.prices[sid]
+                    return self._send(
+                        200, {"sid": sid, "status": "completed", "price": price, "price_unit": unit}
                     )
                 recording = re.search(r"/Recordings/(RE\w+)\.mp3$", url.path)
                 if recording:

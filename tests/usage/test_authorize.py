@@ -29,6 +29,9 @@ FRANCE = "+33123456789"
 
 @pytest.fixture
 def rates(db):
+    from usage.models import Rate
+
+    Rate.objects.all().delete()
     rate("33", "0.02", country="FR")
     rate("336", "0.15", country="FR", line_type="mobile")
     rate("44", "0.12", country="GB", increment="second")

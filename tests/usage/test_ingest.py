@@ -22,6 +22,9 @@ from usage.services.ingest import usage_record_reprice, usage_records_ingest
 
 @pytest.fixture
 def rates(db):
+    from usage.models import Rate
+
+    Rate.objects.all().delete()
     rate("33", "0.02", country="FR")
     rate("336", "0.15", country="FR", line_type="mobile")
     rate("44", "0.03", country="GB", increment="second")
@@ -200,6 +203,9 @@ def test_the_same_batch_five_times_at_once_records_once(rates_committed, org_com
 
 @pytest.fixture
 def rates_committed(transactional_db):
+    from usage.models import Rate
+
+    Rate.objects.all().delete()
     rate("33", "0.02", country="FR")
 
 

@@ -29,6 +29,9 @@ def twilio_signed(twilio_numbers):
 
 @pytest.fixture
 def caller(org, twilio_signed):
+    from usage.models import Rate
+
+    Rate.objects.all().delete()
     rate("33", "0.02", country="FR")
     rate("44", "0.12", country="GB", increment="second")
     member = MemberFactory(organization=org, user=UserFactory(language="fr"))
@@ -177,6 +180,9 @@ def test_messages_are_recorded_once_when_sent(org, caller):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_same_callback_five_times_at_once_records_once(twilio_numbers):
+    from usage.models import Rate
+
+    Rate.objects.all().delete()
     rate("44", "0.12", country="GB", increment="second")
     org = OrganizationFactory()
     member = MemberFactory(organization=org)
@@ -201,3 +207,22 @@ def test_the_same_callback_five_times_at_once_records_once(twilio_numbers):
     assert UsageRecord.objects.for_org(org).count() == 1
     assert Transfer.objects.for_org(org).filter(kind="usage").count() == 1
     assert wallet_balance(org, member) == Decimal("0.878")
+
+
+def test_twilio_price_is_fetched_later_and_applied_once(
+    org, caller, twilio_numbers, django_capture_on_commit_callbacks
+):
+    dial_out(caller)
+    twilio_numbers.prices["CAchild1"] = ("-0.30000", "EUR")
+    twilio_numbers.prices["CAchild2"] = (None, "EUR")
+    with django_capture_on_commit_callbacks(execute=True):
+        completed(caller, org)
+        completed(caller, org)
+        completed(caller, org, sid="CAchild2", seconds=10)
+    assert twilio_numbers.price_fetches == ["CAchild1", "CAchild2"]
+    first = UsageRecord.objects.for_org(org).get(external_id="CAchild1")
+    assert (first.provider_cost, first.adjustment) == (Decimal("0.3"), Decimal("0.178"))
+    # Not priced yet: nothing applied (the task asks again later).
+    second = UsageRecord.objects.for_org(org).get(external_id="CAchild2")
+    assert (second.provider_cost, second.adjustment) == (None, 0)
+    assert Transfer.objects.for_org(org).filter(kind="adjustment").count() == 1

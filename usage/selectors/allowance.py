@@ -58,6 +58,7 @@ class Allowance:
     # What the allowed call or message may cost at most (what an authorization holds).
     hold: Decimal = Decimal(0)
     wallet: Account | None = None
+    features: MemberFeatures | None = None
 
 
 def month_start(organization: Organization, moment: datetime.datetime) -> datetime.date:
@@ -106,8 +107,10 @@ def allowance_reckon(
     kind: str,
     units: int,
     now: datetime.datetime,
+    reference: str = "",
 ) -> Allowance:
-    """The reckoning itself, given the wallet (locked or not: the caller decides)."""
+    """The reckoning itself, given the wallet (locked or not: the caller decides). The hold of
+    `reference` (the call being authorized again) does not count against it."""
     currency = organization.currency
 
     def money(amount) -> Money:
@@ -118,7 +121,12 @@ def allowance_reckon(
 
     if member.status != Member.Status.ACTIVE:
         return refuse("inactive", _("This account cannot call or send messages."))
-    features = MemberFeatures.objects.for_org(organization).filter(member=member).first()
+    features = (
+        MemberFeatures.objects.for_org(organization)
+        .filter(member=member)
+        .select_related("caller_id")
+        .first()
+    )
     if features is not None and not (features.may_call if kind == CALL else features.may_sms):
         if kind == CALL:
             return refuse("not_allowed", _("Your company does not allow you to make calls."))
@@ -130,6 +138,7 @@ def allowance_reckon(
     if rate is None:
         return refuse("no_rate", _("This number cannot be reached from here."), digits=digits)
     known = {
+        "features": features,
         "digits": digits,
         "rate": rate,
         "per_minute": money(rate.per_minute),
@@ -139,7 +148,7 @@ def allowance_reckon(
         return refuse("blocked", _("Calls and messages to this destination are blocked."), **known)
 
     balance = wallet.balance.amount if wallet is not None else Decimal(0)
-    held = _held(organization, member, now)
+    held = _held(organization, member, now, reference)
     available = max(Decimal(0), balance - held["amount"])
     cap_left = None
     cap = wallet.monthly_spending_cap if wallet is not None else None
@@ -182,12 +191,13 @@ def _short(refuse, cap_left, free, cost, known) -> Allowance:
     return refuse("no_credit", _("You do not have enough credit."), **known)
 
 
-def _held(organization: Organization, member: Member, now) -> dict:
+def _held(organization: Organization, member: Member, now, reference: str) -> dict:
     """What the member's calls and messages in progress hold: credit, and included seconds
     per subscription."""
     rows = (
         CallReservation.objects.for_org(organization)
         .filter(member=member, released_at__isnull=True, expires_at__gt=now)
+        .exclude(reference=reference)
         .values("subscription_id")
         .annotate(amount=Sum("amount"), included=Sum("included_seconds"))
     )

@@ -16,10 +16,11 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from credit.services.ledger import accounts_lock, member_wallet
+from credit.models import Account
+from credit.services.ledger import accounts_lock, currency_guard, member_wallet
 from organizations.models import Member, Organization
 from subscriptions.models import MemberFeatures, Subscription
 from usage.models import CallReservation, UsageRecord
@@ -66,20 +67,6 @@ def member_from_identity(value: str) -> tuple[int, int] | None:
     return int(parts[1]), int(parts[2])
 
 
-def caller_id_of(organization: Organization, member: Member) -> str:
-    """The number the member's calls show: their chosen online number when they can use it,
-    else the platform's default (TWILIO_CALLER_ID)."""
-    features = (
-        MemberFeatures.objects.for_org(organization)
-        .filter(member=member, caller_id__status__in=Subscription.USABLE)
-        .select_related("caller_id")
-        .first()
-    )
-    if features is not None and features.caller_id and features.caller_id.phone_number:
-        return features.caller_id.phone_number
-    return getattr(settings, "TWILIO_CALLER_ID", "")
-
-
 def call_authorize(
     *, organization: Organization, member: Member, destination: str, reference: str
 ) -> Authorization:
@@ -113,11 +100,7 @@ def sms_authorize(
 def _authorize(*, organization, member, destination, reference, kind, units) -> Authorization:
     reference = (reference or "")[:64]
     with transaction.atomic():
-        existing = CallReservation.objects.for_org(organization).filter(reference=reference).first()
-        if existing is not None:
-            return _granted(organization, member, existing, existing.seconds, existing.destination)
-        wallet = member_wallet(organization, member)
-        wallet = accounts_lock(organization, [wallet])[wallet.pk]
+        wallet = _wallet_locked(organization, member)
         now = timezone.now()
         allowance = allowance_reckon(
             organization=organization,
@@ -127,6 +110,7 @@ def _authorize(*, organization, member, destination, reference, kind, units) -> 
             kind=kind,
             units=units,
             now=now,
+            reference=reference,
         )
         if not allowance.allowed:
             return Authorization(
@@ -141,40 +125,97 @@ def _authorize(*, organization, member, destination, reference, kind, units) -> 
             included = min(allowance.included_seconds, allowance.seconds)
         else:
             expires, included = now + SMS_HOLD, 0
-        try:
-            with transaction.atomic():
-                reservation = CallReservation.objects.create(
-                    organization=organization,
-                    member=member,
-                    kind=kind,
-                    reference=reference,
-                    destination=allowance.digits,
-                    amount=allowance.hold,
-                    seconds=allowance.seconds,
-                    included_seconds=included if allowance.subscription else 0,
-                    subscription=allowance.subscription if included else None,
-                    expires_at=expires,
-                )
-        except IntegrityError:
-            # The same call authorized twice at once (a retried webhook): the first hold stands.
-            reservation = CallReservation.objects.for_org(organization).get(reference=reference)
-        authorization = _granted(
-            organization, member, reservation, reservation.seconds, reservation.destination
+        subscription = allowance.subscription if included else None
+        reservation = _hold(
+            CallReservation(
+                organization=organization,
+                member=member,
+                kind=kind,
+                reference=reference,
+                destination=allowance.digits,
+                amount=allowance.hold,
+                seconds=allowance.seconds,
+                included_seconds=included if subscription else 0,
+                subscription=subscription,
+                expires_at=expires,
+                created_at=now,
+            )
         )
-        authorization.allowance = allowance
-        return authorization
+        caller_id = _caller_id(allowance.features)
+        return Authorization(
+            allowed=True,
+            reason="",
+            message="",
+            seconds=reservation.seconds,
+            caller_id=caller_id,
+            digits=reservation.destination,
+            reservation=reservation,
+            allowance=allowance,
+        )
 
 
-def _granted(organization, member, reservation, seconds, digits) -> Authorization:
-    return Authorization(
-        allowed=True,
-        reason="",
-        message="",
-        seconds=seconds,
-        caller_id=caller_id_of(organization, member),
-        digits=digits,
-        reservation=reservation,
+def _wallet_locked(organization: Organization, member: Member) -> Account:
+    """The member's wallet, locked (made first when they have none): in one query when it
+    exists and the currency is fixed, the usual case."""
+    currency_guard(organization)
+    wallet = (
+        Account.objects.for_org(organization)
+        .select_for_update(no_key=True)
+        .filter(kind=Account.Kind.MEMBER, member=member)
+        .first()
     )
+    if wallet is None:
+        wallet = member_wallet(organization, member)
+        wallet = accounts_lock(organization, [wallet])[wallet.pk]
+    return wallet
+
+
+_HOLD = """
+INSERT INTO usage_callreservation (organization_id, member_id, kind, reference, destination,
+    amount, seconds, included_seconds, subscription_id, expires_at, released_at, created_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, %s)
+ON CONFLICT (organization_id, reference) DO NOTHING
+RETURNING id
+"""
+
+
+def _hold(reservation: CallReservation) -> CallReservation:
+    """Write the hold; when the call already holds (a retried webhook, or two at once), the
+    first hold stands and is returned."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _HOLD,
+            [
+                reservation.organization_id,
+                reservation.member_id,
+                reservation.kind,
+                reservation.reference,
+                reservation.destination,
+                reservation.amount,
+                reservation.seconds,
+                reservation.included_seconds,
+                reservation.subscription_id,
+                reservation.expires_at,
+                reservation.created_at,
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return CallReservation.objects.for_org(reservation.organization).get(
+            reference=reservation.reference
+        )
+    reservation.pk = row[0]
+    reservation._state.adding = False
+    return reservation
+
+
+def _caller_id(features: MemberFeatures | None) -> str:
+    """The number the member's calls show: their chosen online number when they can use it,
+    else the platform's default (TWILIO_CALLER_ID)."""
+    chosen = features.caller_id if features is not None and features.caller_id_id else None
+    if chosen is not None and chosen.status in Subscription.USABLE and chosen.phone_number:
+        return chosen.phone_number
+    return getattr(settings, "TWILIO_CALLER_ID", "")
 
 
 def reservation_release(*, organization: Organization, reference: str) -> bool:

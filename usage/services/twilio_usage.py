@@ -15,15 +15,17 @@ import datetime
 import logging
 
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from organizations.models import Member, Organization
-from organizations.scoping import tenant_scope
+from organizations.scoping import all_tenants, tenant_scope
 from subscriptions.models import Plan, Subscription
 from subscriptions.services.notifications import member_language
+from subscriptions.services.twilio_numbers import numbers_available
 from usage.models import UsageRecord
 from usage.services.authorize import call_authorize, member_from_identity, reservation_release
 from usage.services.ingest import UsageInput, usage_record_reprice, usage_records_ingest
@@ -51,14 +53,16 @@ def _refusal(language: str, text: str) -> str:
 
 
 def _member(organization_id, member_id) -> tuple[Organization | None, Member | None]:
-    organization = Organization.objects.filter(pk=organization_id).first()
-    if organization is None:
+    """The member a callback or an identity names, with their organization (one query)."""
+    if organization_id is None or member_id is None:
         return None, None
-    with tenant_scope(organization):
+    with all_tenants("Twilio signed the ids; the member is looked up within its organization"):
         member = (
-            Member.objects.for_org(organization).filter(pk=member_id).select_related("user").first()
+            Member.objects.filter(pk=member_id, organization_id=organization_id)
+            .select_related("organization", "user")
+            .first()
         )
-    return organization, member
+    return (member.organization, member) if member is not None else (None, None)
 
 
 def outgoing_call_twiml(params: dict) -> str:
@@ -129,7 +133,9 @@ def call_status_receive(*, organization_id: str, member_id: str, params: dict) -
                 reservation=parent,
             ),
         )
-        _price_if_given(organization, params, params.get("CallSid", ""))
+        _price_if_given(
+            organization, params, params.get("CallSid", ""), outcome, UsageRecord.Kind.CALL
+        )
         if outcome.status == "rejected":
             logger.warning("Call %s not recorded: %s", params.get("CallSid"), outcome.reason)
             reservation_release(organization=organization, reference=parent)
@@ -171,7 +177,7 @@ def sms_status_receive(*, organization_id: str, member_id: str, params: dict) ->
                 reservation=reference,
             ),
         )
-        _price_if_given(organization, params, sid)
+        _price_if_given(organization, params, sid, outcome, UsageRecord.Kind.SMS)
         return {"created": "recorded"}.get(outcome.status, outcome.status)
 
 
@@ -180,10 +186,21 @@ def _ingest(organization, record: UsageInput):
     return outcome
 
 
-def _price_if_given(organization: Organization, params: dict, sid: str) -> None:
-    """Twilio's own price, when a callback carries it (in the organization's currency only)."""
+def _price_if_given(organization: Organization, params: dict, sid: str, outcome, kind) -> None:
+    """Twilio's own price: when the callback carries it (in the organization's currency only),
+    at once; else, for a record just made, fetched later by a task (when Twilio is set up)."""
     price, unit = params.get("Price", ""), params.get("PriceUnit", "")
-    if price and unit.upper() == organization.currency:
+    if not price:
+        if outcome.status == "created" and numbers_available():
+            from usage.tasks.prices import FIRST_ASK, fetch_price
+
+            organization_id = organization.pk
+            transaction.on_commit(
+                lambda: fetch_price.apply_async((organization_id, kind, sid), countdown=FIRST_ASK),
+                robust=True,
+            )
+        return
+    if unit.upper() == organization.currency:
         usage_record_reprice(
             organization=organization,
             source=UsageRecord.Source.TWILIO,

@@ -2,3 +2,4 @@
 imports register)."""
 
 from usage.tasks.alerts import *  # noqa: F403
+from usage.tasks.prices import *  # noqa: F403

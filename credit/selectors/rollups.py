@@ -1,0 +1,107 @@
+"""The daily rollups checked against what they sum up (`manage.py check_rollups`).
+
+Usage categories ("call:<country>", "sms"), per member, day and category, against the usage
+records (their cost and any later adjustment, their seconds or parts, their count), the day
+being the record's start in the organization's time zone. Feature categories ("number",
+"voicemail", "subscription"), per day, against the subscription charges less refunds posted
+that day (the organization's time zone).
+"""
+
+from decimal import Decimal
+
+from django.db import connection
+
+from credit.models import DailyRollup
+from organizations.models import Organization
+from organizations.scoping import all_tenants
+
+_USAGE_FROM_RECORDS = """
+SELECT member_id, (started_at AT TIME ZONE %(zone)s)::date AS day,
+       CASE WHEN kind = 'call' THEN 'call:' || COALESCE(NULLIF(upper(country), ''), 'ZZ')
+            ELSE 'sms' END AS category,
+       SUM(cost + adjustment), SUM(CASE WHEN kind = 'call' THEN seconds ELSE units END),
+       COUNT(*)
+FROM usage_usagerecord WHERE organization_id = %(organization)s
+GROUP BY 1, 2, 3
+"""
+
+_USAGE_FROM_ROLLUPS = """
+SELECT member_id, day, category, amount, quantity, records FROM credit_dailyrollup
+WHERE organization_id = %(organization)s AND (category LIKE 'call:%%' OR category = 'sms')
+  AND (amount <> 0 OR quantity <> 0 OR records <> 0)
+"""
+
+_FEATURES_FROM_TRANSFERS = """
+SELECT (created_at AT TIME ZONE %(zone)s)::date,
+       SUM(CASE WHEN kind = 'subscription_charge' THEN amount ELSE -amount END)
+FROM credit_transfer
+WHERE organization_id = %(organization)s
+  AND kind IN ('subscription_charge', 'subscription_refund')
+GROUP BY 1
+"""
+
+_FEATURES_FROM_ROLLUPS = """
+SELECT day, SUM(amount) FROM credit_dailyrollup
+WHERE organization_id = %(organization)s AND category IN ('number', 'voicemail', 'subscription')
+GROUP BY 1
+"""
+
+
+def rollup_problems(organization: Organization | None = None) -> list[str]:
+    """Every difference between the rollups and what they sum up, in words; empty when exact."""
+    with all_tenants("check_rollups verifies every organization's rollups"):
+        if organization is not None:
+            organizations = [organization]
+        else:
+            organizations = list(
+                Organization.objects.filter(
+                    pk__in=DailyRollup.objects.values("organization_id").distinct()
+                )
+            )
+            from usage.models import UsageRecord
+
+            seen = {o.pk for o in organizations}
+            organizations += list(
+                Organization.objects.filter(
+                    pk__in=UsageRecord.objects.values("organization_id").distinct()
+                ).exclude(pk__in=seen)
+            )
+    problems = []
+    for org in organizations:
+        problems.extend(_problems_of(org))
+    return problems
+
+
+def _rows(sql: str, organization: Organization) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"organization": organization.pk, "zone": organization.time_zone})
+        return cursor.fetchall()
+
+
+def _problems_of(organization: Organization) -> list[str]:
+    problems = []
+    expected = {row[:3]: row[3:] for row in _rows(_USAGE_FROM_RECORDS, organization)}
+    kept = {row[:3]: row[3:] for row in _rows(_USAGE_FROM_ROLLUPS, organization)}
+    for key in sorted(set(expected) | set(kept), key=str):
+        want = tuple(expected.get(key, (Decimal(0), 0, 0)))
+        have = tuple(kept.get(key, (Decimal(0), 0, 0)))
+        if want != have:
+            member, day, category = key
+            problems.append(
+                f"{organization.slug}: member {member} on {day} ({category}): rollup "
+                f"{_words(have)}, usage records {_words(want)}"
+            )
+    charged = dict(_rows(_FEATURES_FROM_TRANSFERS, organization))
+    rolled = dict(_rows(_FEATURES_FROM_ROLLUPS, organization))
+    for day in sorted(set(charged) | set(rolled)):
+        want, have = charged.get(day, Decimal(0)), rolled.get(day, Decimal(0))
+        if want != have:
+            problems.append(
+                f"{organization.slug}: features on {day}: rollups {have}, transfers {want}"
+            )
+    return problems
+
+
+def _words(values: tuple) -> str:
+    amount, quantity, records = values
+    return f"{amount} for {quantity} ({records} records)"
