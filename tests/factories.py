@@ -1,7 +1,5 @@
 """factory-boy factories for people and organizations."""
 
-from decimal import Decimal
-
 import factory
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
@@ -169,28 +167,3 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
     anchor_day = factory.LazyFunction(lambda: timezone.now().day)
     period_start = factory.LazyFunction(timezone.now)
     period_end = factory.LazyFunction(lambda: timezone.now() + timezone.timedelta(days=30))
-
-
-class UsageRecordFactory(factory.django.DjangoModelFactory):
-    """A call of 1:05 to a Paris landline, priced 0.0400 and paid by the member's wallet, as
-    the database holds it: for pages that only show records. It moves no money and adds no
-    rollup (tests of money and totals record usage through usage.services.ingest)."""
-
-    class Meta:
-        model = "usage.UsageRecord"
-
-    organization = factory.SubFactory(OrganizationFactory)
-    member = factory.SubFactory(MemberFactory, organization=factory.SelfAttribute("..organization"))
-    kind = "call"
-    destination = "+33 1 23 45 67 89"
-    country = "FR"
-    started_at = factory.LazyFunction(timezone.now)
-    seconds = 65
-    billed_seconds = 120
-    rate = Decimal("0.0200")
-    rate_prefix = "331"
-    cost = Decimal("0.0400")
-    currency = factory.LazyAttribute(lambda record: record.organization.currency)
-    from_member = factory.LazyAttribute(lambda record: record.cost)
-    source = "api"
-    external_id = factory.Sequence(lambda n: f"cdr-{n}")

@@ -16,7 +16,9 @@ from organizations.models import Member
 from organizations.roles import Role
 from organizations.services import member_add, organization_create
 from tests.credit.rules_support import bought
-from tests.factories import PASSWORD, UsageRecordFactory, UserFactory
+from tests.factories import PASSWORD, UserFactory
+from tests.usage.support import call
+from usage.services.ingest import usage_records_ingest
 
 COMPANY = (
     "Compagnie Internationale des Télécommunications et des Services Numériques Avancés "
@@ -75,8 +77,9 @@ def company(transactional_db):
     credit_allocate(
         organization=organization, actor=founder, members=[seller], amount=10, idempotency_key="x"
     )
-    for member in (founder, seller):
-        UsageRecordFactory(organization=organization, member=member)
+    usage_records_ingest(
+        organization=organization, records=[call(founder), call(seller, "+33 6 12 34 56 78")]
+    )
     return organization, seller, team
 
 

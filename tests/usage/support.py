@@ -1,17 +1,13 @@
-"""Helpers for the usage tests: rates, money, records as the sources send them, and rollups as
-the ledger writes them."""
+"""Helpers for the usage tests: rates, money, and records as the sources send them."""
 
 import datetime
 import itertools
 from decimal import Decimal
 
-from django.db import transaction
 from django.utils import timezone
 
 from credit.models import Account
-from credit.selectors.spending import local_today
 from credit.services.ledger import member_wallet, system_account
-from credit.services.rollups import RollupEntry, rollups_add
 from tests.credit.rules_support import fund, give  # noqa: F401 (re-exported for the tests)
 from usage.models import Rate
 from usage.services.ingest import UsageInput
@@ -65,26 +61,3 @@ def wallet_balance(org, member) -> Decimal:
 
 def account_balance(org, kind) -> Decimal:
     return system_account(org, kind).balance.amount
-
-
-def rollup(organization, member, amount, *, category="call:FR", day=None, quantity=0, records=1):
-    """Add to the member's rollup of `day` (today by default), inside a transaction, the way
-    a posting does (for totals without the records and money behind them)."""
-    with transaction.atomic():
-        rollups_add(
-            organization,
-            [
-                RollupEntry(
-                    member_id=member.pk,
-                    day=day or local_today(organization),
-                    category=category,
-                    amount=Decimal(str(amount)),
-                    quantity=quantity,
-                    records=records,
-                )
-            ],
-        )
-
-
-def days_ago(organization, days: int) -> datetime.date:
-    return local_today(organization) - datetime.timedelta(days=days)

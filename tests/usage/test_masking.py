@@ -7,13 +7,22 @@ import pytest
 from organizations.models import AuditEvent
 from organizations.roles import Role
 from skypemgr.errors import ApplicationError
-from tests.factories import MemberFactory, UsageRecordFactory
+from tests.factories import MemberFactory
+from tests.usage.support import call
 from usage.models import UsageSettings
 from usage.selectors.usage import destination_shown, destinations_masked
+from usage.services.ingest import usage_records_ingest
 from usage.services.settings import usage_settings, usage_settings_update
 
-WHOLE = "+33 1 23 45 67 89"
-MASKED = "+33 1 23 45 •• ••"
+# As the ingestion stores a number (E.164), and as a masked reader sees it.
+WHOLE = "+33123456789"
+MASKED = "+3312345••••"
+
+
+def called(org, member) -> None:
+    """`member` called WHOLE (recorded through the ingestion)."""
+    [outcome] = usage_records_ingest(organization=org, records=[call(member, "+33 1 23 45 67 89")])
+    assert outcome.record.destination == WHOLE
 
 
 @pytest.mark.parametrize(
@@ -52,20 +61,20 @@ def test_who_sees_whole_numbers_when_masking_is_on(org, login, role, masked):
     mask(org)
     reader = MemberFactory(organization=org, role=role)
     subject = reader if role == Role.MEMBER else MemberFactory(organization=org)
-    UsageRecordFactory(organization=org, member=subject, destination=WHOLE)
+    called(org, subject)
     assert destinations_masked(organization=org, viewer=reader) is masked
     for url in pages_of(org, reader, subject):
         page = login(reader).get(url).content.decode()
         assert (MASKED if masked else WHOLE) in page, url
         if masked:
-            assert "67 89" not in page, url
+            assert WHOLE not in page, url
 
 
 @pytest.mark.parametrize("role", list(Role))
 def test_everyone_sees_whole_numbers_when_masking_is_off(org, login, role):
     reader = MemberFactory(organization=org, role=role)
     subject = reader if role == Role.MEMBER else MemberFactory(organization=org)
-    UsageRecordFactory(organization=org, member=subject, destination=WHOLE)
+    called(org, subject)
     assert not destinations_masked(organization=org, viewer=reader)
     for url in pages_of(org, reader, subject):
         assert WHOLE in login(reader).get(url).content.decode(), url
@@ -73,7 +82,7 @@ def test_everyone_sees_whole_numbers_when_masking_is_off(org, login, role):
 
 def test_an_admin_reading_their_own_calls_sees_them_masked(org, admin, login):
     mask(org)
-    UsageRecordFactory(organization=org, member=admin, destination=WHOLE)
+    called(org, admin)
     page = login(admin).get(f"/o/{org.slug}/me/usage/").content.decode()
     assert MASKED in page
     assert "The last digits of numbers are hidden" in page

@@ -51,8 +51,11 @@ def test_staff_see_the_usage_panel_on_member_details(org, employee, login, rates
     give(org, employee, 20)
     records = ingest(
         org,
-        *[call(employee, "+33 1 23 45 67 89", seconds=60, started_at=ago(n)) for n in range(1, 7)],
-        sms(employee, "+44 7700 900123", units=2, started_at=ago(30)),
+        *[
+            call(employee, "+33 1 23 45 67 89", 60, cost=Decimal("0.02"), started_at=ago(n))
+            for n in range(1, 7)
+        ],
+        sms(employee, "+44 7700 900123", units=2, cost=Decimal("0.1"), started_at=ago(30)),
     )
     reader = MemberFactory(organization=org, role=role)
 
