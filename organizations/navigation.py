@@ -27,6 +27,7 @@ SECTIONS = (
     Section(_("Features"), "subscriptions:overview", ("features/", "rates/")),
     Section(_("Reports"), "dashboard:overview", ("reports/",)),
     Section(_("Settings"), "organizations:settings", ("settings/",)),
+    Section(_("Phone"), "usage:phone", ("phone/",)),
     Section(_("My account"), "dashboard:my-account", ("me/",)),
 )
 

@@ -128,6 +128,10 @@ ROLE_MATRIX: dict[str, Access] = {
     "subscriptions:subscription-detail": Access(read=Role.FINANCE, write=Role.ADMIN),
     "subscriptions:subscription-cancel": same(Role.ADMIN),
     "subscriptions:member-access": Access(read=Role.FINANCE, write=Role.ADMIN),
+    # Usage: every member's browser phone (its token: members allowed to call, see the view).
+    "usage:phone": Access(read=Role.MEMBER),
+    "usage:phone-price": Access(read=Role.MEMBER),
+    "usage:phone-token": Access(read=None, write=Role.MEMBER),
     # Usage: the rates of the organization's currency, read by finance, admins and owners
     # (platform staff edit them in Django admin).
     "usage:rates": Access(read=Role.FINANCE),

@@ -265,6 +265,14 @@ TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
 TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")
 # Where the Twilio client sends its requests; tests point it at a local fake.
 TWILIO_API_BASE = env("TWILIO_API_BASE", default="")
+# Calling from the browser (the Phone page): an API key (SID and secret) signs the short-lived
+# access tokens of Twilio's Voice JavaScript SDK; the TwiML App's Voice URL is our outgoing-call
+# webhook (/twilio/outgoing/). Without the key or the app, the page shows prices only.
+TWILIO_API_KEY_SID = env("TWILIO_API_KEY_SID", default="")
+TWILIO_API_KEY_SECRET = env("TWILIO_API_KEY_SECRET", default="")
+TWILIO_TWIML_APP_SID = env("TWILIO_TWIML_APP_SID", default="")
+# The caller ID of members' calls when they have not chosen one of their numbers (E.164).
+TWILIO_CALLER_ID = env("TWILIO_CALLER_ID", default="")
 
 # Invitations: how many SMS may go to one number, and from one organization, per hour.
 INVITATION_SMS_PER_NUMBER_PER_HOUR = env.int("INVITATION_SMS_PER_NUMBER_PER_HOUR", default=5)
@@ -418,6 +426,20 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
     "base-uri": [CSP.SELF],
     "object-src": [CSP.NONE],
+}
+# The Phone page's policy: the default one, plus what Twilio's Voice JavaScript SDK reaches from
+# the browser (its README's "Content Security Policy" section): the signalling WebSocket of the
+# default edge (roaming), the call-quality events gateway, its ringing and key-tone sounds, and
+# the call's own audio (a MediaStream). The call's media (WebRTC) is not governed by the CSP.
+PHONE_CSP = {
+    **SECURE_CSP,
+    "connect-src": [
+        CSP.SELF,
+        "wss://voice-js.roaming.twilio.com",
+        "https://eventgw.twilio.com",
+        "https://sdk.twilio.com",
+    ],
+    "media-src": [CSP.SELF, "mediastream:", "https://sdk.twilio.com"],
 }
 
 # --- Logging ------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from usage.views import pages, rates, twilio
+from usage.views import pages, phone, rates, twilio
 
 app_name = "usage"
 
@@ -14,6 +14,9 @@ urlpatterns = [
 
 # Mounted under /o/<org_slug>/ by organizations.tenancy; roles in organizations.roles.
 org_urlpatterns = [
+    path("phone/", phone.phone, name="phone"),
+    path("phone/price/", phone.phone_price, name="phone-price"),
+    path("phone/token/", phone.phone_token, name="phone-token"),
     path("rates/", rates.rate_list, name="rates"),
     path("me/usage/", pages.my_usage, name="my-usage"),
     path("members/<int:member_id>/usage/", pages.member_usage_view, name="member-usage"),

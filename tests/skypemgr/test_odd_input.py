@@ -150,8 +150,16 @@ def _with_file(form, data: dict, upload: bytes) -> dict:
 
 
 @pytest.fixture
-def world(org, owner, admin, finance, employee, stripe_fake, django_capture_on_commit_callbacks):
+def world(
+    org, owner, admin, finance, employee, stripe_fake, django_capture_on_commit_callbacks, settings
+):
     """An organization with something behind every kind of URL, and the values to fill in."""
+    # Calling from the browser set up (made-up keys: tokens are only signed, never sent), so
+    # that the browser phone's token endpoint is walked to its end, not to its 503.
+    settings.TWILIO_ACCOUNT_SID = "AC" + "0" * 32
+    settings.TWILIO_API_KEY_SID = "SK" + "0" * 32
+    settings.TWILIO_API_KEY_SECRET = "odd-input-walk-secret-odd-input-walk"
+    settings.TWILIO_TWIML_APP_SID = "AP" + "0" * 32
     sales = MemberListFactory(organization=org, name="Sales")
     with django_capture_on_commit_callbacks(execute=True):
         [invitation] = invitations_create(

@@ -85,6 +85,9 @@ def outgoing_call_twiml(params: dict) -> str:
         dial = Dial(
             caller_id=authorization.caller_id or None,
             time_limit=authorization.seconds,
+            # The browser phone hears ringing and counts the call from the answer, not from
+            # Twilio taking it.
+            answer_on_bridge=True,
             action=_url("usage:twilio-outgoing-done", o=organization.pk),
         )
         dial.number(
