@@ -140,4 +140,8 @@ ROLE_MATRIX: dict[str, Access] = {
     "usage:my-usage": Access(read=Role.MEMBER),
     "usage:member-usage": Access(read=Role.FINANCE),
     "usage:settings": Access(read=Role.FINANCE, write=Role.OWNER),
+    # The call-record API's keys (settings): owners and admins see, create and revoke them.
+    "usage:api-key-list": Access(read=Role.ADMIN),
+    "usage:api-key-create": same(Role.ADMIN),
+    "usage:api-key-revoke": same(Role.ADMIN),
 }

@@ -51,6 +51,9 @@ INSTALLED_APPS = [
     "phonenumber_field",
     "django_countries",
     "djmoney",
+    # The call-record API (/api/v1/); listed so that its docs page uses the Swagger UI files it
+    # ships (served from our static files) instead of a CDN.
+    "ninja",
     # Ours, from the ground floor up: each imports only those listed before it.
     "skypemgr.apps.SkypeMgrConfig",
     "accounts",
@@ -378,6 +381,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=20),
     },
 }
+
+# --- Call-record API (/api/v1/) ----------------------------------------------------------------
+
+# Requests one API key may make per minute; more are answered 429 with Retry-After.
+API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=60)
 
 # --- Security -----------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from django.urls import include, path
 
 from organizations.tenancy import app_urls
 from skypemgr.health import healthz
+from usage.api.v1 import api as usage_api_v1
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -15,6 +16,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),
     path("dev/outbox/", include("outbox.urls")),
+    # The call-record API (django-ninja): API keys, not sessions; its schema and docs.
+    path("api/v1/", usage_api_v1.urls),
     app_urls("organizations.urls"),
     app_urls("members.urls"),
     app_urls("credit.urls"),

@@ -167,3 +167,16 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
     anchor_day = factory.LazyFunction(lambda: timezone.now().day)
     period_start = factory.LazyFunction(timezone.now)
     period_end = factory.LazyFunction(lambda: timezone.now() + timezone.timedelta(days=30))
+
+
+class ApiKeyFactory(factory.django.DjangoModelFactory):
+    """A live API key (its plaintext unknown: tests that call the API create keys through
+    usage.services.api_keys.api_key_create)."""
+
+    class Meta:
+        model = "usage.ApiKey"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"PBX {n}")
+    prefix = factory.Sequence(lambda n: f"smk_{n:08d}")
+    key_hash = factory.Sequence(lambda n: f"{n:064x}")

@@ -33,6 +33,7 @@ OBJECT_KWARGS: dict[str, Callable[[Organization], Any]] = {
     "subscription_id": lambda organization: (
         factories.SubscriptionFactory(organization=organization).pk
     ),
+    "key_id": lambda organization: factories.ApiKeyFactory(organization=organization).pk,
 }
 
 

@@ -17,7 +17,7 @@ class UsageConfig(AppConfig):
             register_settings_link,
         )
         from organizations.models import register_audit_verbs
-        from usage import settings_audit
+        from usage import audit_api_keys, settings_audit
         from usage.demo import demo_usage_load
         from usage.services.settings import usage_settings_create
 
@@ -31,6 +31,15 @@ class UsageConfig(AppConfig):
             label=_("Usage settings"),
             description=_("Hide the last digits of numbers called, and when spend is unusual."),
             url_name="usage:settings",
+        )
+        # The call-record API's keys: managed from the settings page, every use audited.
+        register_audit_verbs(audit_api_keys.AUDIT_VERBS)
+        register_audit_sentences(audit_api_keys.SENTENCES)
+        register_settings_link(
+            "api-keys",
+            label=_("API keys"),
+            description=_("Keys that let your phone system or provider send call records."),
+            url_name="usage:api-key-list",
         )
         self._show_usage_on_other_pages()
 

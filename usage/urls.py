@@ -1,10 +1,11 @@
 from django.urls import path
 
-from usage.views import pages, phone, rates, twilio
+from usage.views import api_keys, pages, phone, rates, twilio
 
 app_name = "usage"
 
 # Public: Twilio's webhooks for members' calls and messages (signed; no session, no CSRF token).
+# The call-record API is mounted at /api/v1/ by skypemgr.urls (usage.api).
 urlpatterns = [
     path("twilio/outgoing/", twilio.outgoing_call, name="twilio-outgoing"),
     path("twilio/outgoing/done/", twilio.outgoing_call_done, name="twilio-outgoing-done"),
@@ -21,4 +22,7 @@ org_urlpatterns = [
     path("me/usage/", pages.my_usage, name="my-usage"),
     path("members/<int:member_id>/usage/", pages.member_usage_view, name="member-usage"),
     path("usage/settings/", pages.usage_settings_view, name="settings"),
+    path("settings/api-keys/", api_keys.api_key_list, name="api-key-list"),
+    path("settings/api-keys/new/", api_keys.api_key_create, name="api-key-create"),
+    path("settings/api-keys/<int:key_id>/revoke/", api_keys.api_key_revoke, name="api-key-revoke"),
 ]

@@ -4,6 +4,8 @@
  * - `data-confirm="Question?"` on a form, on a submit button or on a link asks before going on.
  * - `data-select-all="name"` on a checkbox ticks or unticks every checkbox called `name` in the
  *   same form (give it the `js-only` class: without JavaScript it would do nothing).
+ * - `data-copy="id"` on a button copies the value (or the text) of the element with that id,
+ *   and says so with its `data-copied-label` (give it the `js-only` class).
  * - When an htmx request fails, say so in the page instead of failing silently.
  * - Polling (`hx-trigger="every …"`) pauses while the tab is hidden: each poll that falls due
  *   is dropped, and the element refreshes once when the tab shows again. (htmx's trigger
@@ -55,6 +57,32 @@
     boxes.forEach(function (other) {
       other.checked = box.checked;
     });
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-copy]");
+    var source = button && document.getElementById(button.getAttribute("data-copy"));
+    if (!source) {
+      return;
+    }
+    var text = "value" in source ? source.value : source.textContent;
+    function done() {
+      var label = button.getAttribute("data-copied-label");
+      if (label) {
+        button.textContent = label;
+      }
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () {
+        source.select && source.select();
+      });
+    } else if (source.select) {
+      // Plain HTTP (a development server): select the text and use the old command.
+      source.select();
+      if (document.execCommand("copy")) {
+        done();
+      }
+    }
   });
 
   function showError(text) {

@@ -184,6 +184,8 @@ def world(
         "rule_id": CreditRuleFactory(organization=org).pk,
         "token": tokens.link_token(invitation.token_nonce),
         "key": "odd-key",
+        # The call-record API's record (/api/v1/usage/<external_id>): anonymous, answered 401.
+        "external_id": "odd-id",
         "uidb36": "1",
         "pk": 1,
     }
