@@ -16,13 +16,15 @@ from skypemgr.errors import ApplicationError
 from subscriptions.forms.numbers import CallerIdForm, ForwardingForm, GreetingForm
 from subscriptions.selectors.features import member_features
 from subscriptions.selectors.phone import member_features_of, member_numbers, member_voicemails
+from usage.views.panels import my_usage
 
 MY_MOVEMENTS_PAGE_SIZE = 20
 
 
 def my_account(request):
     """The member's own page: profile, lists, their features, their credit and its movements
-    (20 a page), and their phone: numbers, voicemails, forwarding, greeting and caller ID."""
+    (20 a page), their usage (this month's spend, minutes left, latest calls and messages),
+    and their phone: numbers, voicemails, forwarding, greeting and caller ID."""
     organization, member = request.org, request.member
     movements = Paginator(
         member_transfers(organization=organization, member=member), MY_MOVEMENTS_PAGE_SIZE
@@ -34,6 +36,7 @@ def my_account(request):
             "my_lists": member_lists_of(organization=organization, member=member),
             "my_credit": member_credit(organization=organization, member=member),
             "movements": movements,
+            **my_usage(request),
             **_phone(organization, member),
             "my_features": member_features(organization=organization, member=member),
         },

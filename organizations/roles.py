@@ -135,6 +135,11 @@ ROLE_MATRIX: dict[str, Access] = {
     # Usage: the rates of the organization's currency, read by finance, admins and owners
     # (platform staff edit them in Django admin).
     "usage:rates": Access(read=Role.FINANCE),
+    # Usage: each member reads their own calls and messages; finance, admins and owners read
+    # anyone's; the usage settings (masking numbers, unusual spend) are the owners' to change.
+    "usage:my-usage": Access(read=Role.MEMBER),
+    "usage:member-usage": Access(read=Role.FINANCE),
+    "usage:settings": Access(read=Role.FINANCE, write=Role.OWNER),
     # The call-record API's keys (settings): owners and admins see, create and revoke them.
     "usage:api-key-list": Access(read=Role.ADMIN),
     "usage:api-key-create": same(Role.ADMIN),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from usage.views import api_keys, phone, rates, twilio
+from usage.views import api_keys, pages, phone, rates, twilio
 
 app_name = "usage"
 
@@ -19,6 +19,9 @@ org_urlpatterns = [
     path("phone/price/", phone.phone_price, name="phone-price"),
     path("phone/token/", phone.phone_token, name="phone-token"),
     path("rates/", rates.rate_list, name="rates"),
+    path("me/usage/", pages.my_usage, name="my-usage"),
+    path("members/<int:member_id>/usage/", pages.member_usage_view, name="member-usage"),
+    path("usage/settings/", pages.usage_settings_view, name="settings"),
     path("settings/api-keys/", api_keys.api_key_list, name="api-key-list"),
     path("settings/api-keys/new/", api_keys.api_key_create, name="api-key-create"),
     path("settings/api-keys/<int:key_id>/revoke/", api_keys.api_key_revoke, name="api-key-revoke"),

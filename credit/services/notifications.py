@@ -31,15 +31,17 @@ class Recipient:
     language: str
 
 
-def recipients(organization: Organization, roles: list[str]) -> list[Recipient]:
-    """Active members of these roles who have an email address (a verified one first), each
-    with their language."""
-    people = list(
-        Member.objects.for_org(organization)
-        .filter(role__in=roles, status=Member.Status.ACTIVE)
-        .select_related("user")
-        .order_by("pk")
+def recipients(
+    organization: Organization, roles: list[str], *, member_ids: list[int] | None = None
+) -> list[Recipient]:
+    """Active members of these roles (among `member_ids` when given) who have an email address
+    (a verified one first), each with their language."""
+    people = Member.objects.for_org(organization).filter(
+        role__in=roles, status=Member.Status.ACTIVE
     )
+    if member_ids is not None:
+        people = people.filter(pk__in=member_ids)
+    people = list(people.select_related("user").order_by("pk"))
     verified: dict[int, str] = {}
     for address in EmailAddress.objects.filter(
         user_id__in=[member.user_id for member in people if member.user_id], verified=True

@@ -26,6 +26,9 @@ KEY_PAGES = (
     "credit/rules/",
     "settings/",
     "me/",
+    "me/usage/",
+    "members/{member}/usage/",
+    "usage/settings/",
     "rates/",
     "rates/?q=%2B33+6+12+34+56+78",
 )

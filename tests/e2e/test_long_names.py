@@ -17,6 +17,8 @@ from organizations.roles import Role
 from organizations.services import member_add, organization_create
 from tests.credit.rules_support import bought
 from tests.factories import PASSWORD, UserFactory
+from tests.usage.support import call
+from usage.services.ingest import usage_records_ingest
 
 COMPANY = (
     "Compagnie Internationale des Télécommunications et des Services Numériques Avancés "
@@ -39,6 +41,9 @@ PAGES = (
     "settings/",
     "settings/audit/",
     "me/",
+    "me/usage/",
+    "members/{member}/usage/",
+    "usage/settings/",
     "rates/",
     "rates/?q=%2B44+7911+123456",
 )
@@ -71,6 +76,9 @@ def company(transactional_db):
     bought(organization, founder, amount=100)
     credit_allocate(
         organization=organization, actor=founder, members=[seller], amount=10, idempotency_key="x"
+    )
+    usage_records_ingest(
+        organization=organization, records=[call(founder), call(seller, "+33 6 12 34 56 78")]
     )
     return organization, seller, team
 

@@ -380,7 +380,6 @@ def test_details_show_profile_lists_and_invitations(org, admin, login):
         "Expired",
         "Pending",
         f"/o/{org.slug}/lists/{sales.pk}/",
-        "Calls and their usage will appear here once calling arrives.",
         "Edit profile",
         "This person has been invited",
     ):
