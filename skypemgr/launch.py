@@ -250,6 +250,8 @@ def run(args: argparse.Namespace) -> int:
         processes.start(
             "worker", [*celery, "worker", "-l", "INFO", "-Q", queue, "--concurrency", "2"]
         )
+        # Beat keeps its schedule there, also when the database and Redis are not embedded.
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
         processes.start(
             "beat", [*celery, "beat", "-l", "INFO", "-s", str(DATA_DIR / "celerybeat-schedule")]
         )
