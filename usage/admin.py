@@ -11,7 +11,7 @@ from django_countries import countries
 
 from usage.models import Rate
 from usage.selectors.rates import country_codes_named
-from usage.services.rates import rate_row_check
+from usage.services.rates import COLUMNS, rate_row_check
 
 
 def _country_choices():
@@ -24,17 +24,8 @@ class RateForm(forms.ModelForm):
 
     class Meta:
         model = Rate
-        fields = [
-            "prefix",
-            "country",
-            "description",
-            "line_type",
-            "currency",
-            "per_minute",
-            "per_sms",
-            "increment",
-            "blocked",
-        ]
+        # The rate table's columns, as the CSV has them.
+        fields = list(COLUMNS)
 
     def clean(self):
         data = super().clean()
@@ -80,17 +71,7 @@ class CountryFilter(admin.SimpleListFilter):
 @admin.register(Rate)
 class RateAdmin(admin.ModelAdmin):
     form = RateForm
-    list_display = [
-        "prefix",
-        "country",
-        "description",
-        "line_type",
-        "currency",
-        "per_minute",
-        "per_sms",
-        "increment",
-        "blocked",
-    ]
+    list_display = list(COLUMNS)
     list_filter = ["currency", CountryFilter, "line_type", "blocked", "increment"]
     search_fields = ["^prefix", "description", "=country"]
     ordering = ["currency", "prefix"]
