@@ -69,7 +69,7 @@ def test_check_rollups_reports_a_difference(busy_org):
     DailyRollup.objects.for_org(org).filter(category="call:FR").update(amount=Decimal("9"))
     DailyRollup.objects.for_org(org).filter(category="voicemail").update(amount=Decimal("0"))
     err = StringIO()
-    with pytest.raises(CommandError, match="2 problem"):
+    with pytest.raises(CommandError, match="The rollups have 2 problem"):
         call_command("check_rollups", organization=org.slug, stderr=err)
     assert "call:FR" in err.getvalue()
     assert "features on" in err.getvalue()
