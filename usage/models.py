@@ -248,7 +248,8 @@ class UsageAlert(TenantModel):
     or unusual spend seen all day, is told once."""
 
     class Kind(models.TextChoices):
-        CAP_80 = "cap_80", _("80% of the monthly cap")
+        # Words, not "%": a "%" in a message would be read as a placeholder.
+        CAP_80 = "cap_80", _("80 percent of the monthly cap")
         CAP_100 = "cap_100", _("Monthly cap reached")
         ZERO = "zero", _("Balance reached zero")
         UNUSUAL = "unusual", _("Unusual spend")
