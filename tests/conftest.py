@@ -15,7 +15,8 @@ from tests.subscriptions.twilio_fake import twilio_numbers  # noqa: F401 (a fixt
 
 @pytest.fixture(autouse=True)
 def _ledger_stays_sound(request):
-    """After every test that touched the database, the books must balance (check_ledger)."""
+    """After every test that touched the database, the books must balance (check_ledger) and
+    the rollups must be exact (check_rollups)."""
     names = set(request.fixturenames)
     database = next((name for name in ("transactional_db", "db") if name in names), None)
     if database is None:
@@ -25,8 +26,11 @@ def _ledger_stays_sound(request):
     request.getfixturevalue(database)
     yield
     from credit.selectors.ledger import ledger_problems
+    from credit.selectors.rollups import rollup_problems
 
     assert ledger_problems() == []
+    # And the spending rollups equal what they sum up (check_rollups).
+    assert rollup_problems() == []
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,8 @@ Usage categories ("call:<country>", "sms"), per member, day and category, agains
 records (their cost and any later adjustment, their seconds or parts, their count), the day
 being the record's start in the organization's time zone. Feature categories ("number",
 "voicemail", "subscription"), per day, against the subscription charges less refunds posted
-that day (the organization's time zone).
+that day (the organization's time zone). And each monthly rollup (MonthlyRollup) against the
+sum of its month's daily rollups.
 """
 
 from decimal import Decimal
@@ -44,6 +45,27 @@ _FEATURES_FROM_ROLLUPS = """
 SELECT day, SUM(amount) FROM credit_dailyrollup
 WHERE organization_id = %(organization)s AND category IN ('number', 'voicemail', 'subscription')
 GROUP BY 1
+"""
+
+_MONTHS_AGAINST_DAYS = """
+WITH days AS (
+    SELECT member_id, date_trunc('month', day)::date AS month, category, SUM(amount) AS amount,
+           SUM(quantity) AS quantity, SUM(records) AS records
+    FROM credit_dailyrollup WHERE organization_id = %(organization)s
+    GROUP BY 1, 2, 3
+), months AS (
+    SELECT member_id, month, category, amount, quantity, records
+    FROM credit_monthlyrollup WHERE organization_id = %(organization)s
+)
+SELECT COALESCE(days.member_id, months.member_id), COALESCE(days.month, months.month),
+       COALESCE(days.category, months.category),
+       ARRAY[days.amount, days.quantity, days.records]::text,
+       ARRAY[months.amount, months.quantity, months.records]::text
+FROM days FULL OUTER JOIN months USING (member_id, month, category)
+WHERE days.amount IS DISTINCT FROM months.amount
+   OR days.quantity IS DISTINCT FROM months.quantity
+   OR days.records IS DISTINCT FROM months.records
+ORDER BY 1, 2, 3
 """
 
 
@@ -91,6 +113,11 @@ def _problems_of(organization: Organization) -> list[str]:
                 f"{organization.slug}: member {member} on {day} ({category}): rollup "
                 f"{_words(have)}, usage records {_words(want)}"
             )
+    for member, month, category, days, kept_month in _rows(_MONTHS_AGAINST_DAYS, organization):
+        problems.append(
+            f"{organization.slug}: member {member} in {month:%Y-%m} ({category}): monthly "
+            f"rollup {kept_month}, its days {days} (amount, quantity, records)"
+        )
     charged = dict(_rows(_FEATURES_FROM_TRANSFERS, organization))
     rolled = dict(_rows(_FEATURES_FROM_ROLLUPS, organization))
     for day in sorted(set(charged) | set(rolled)):

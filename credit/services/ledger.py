@@ -12,7 +12,8 @@ Lock order, for every transaction that moves money (so that none waits on anothe
    takes it only while the currency is not fixed yet, see `currency_guard`);
 2. the purchase, credit settings or rule row the operation is about;
 3. the accounts, in id order (`accounts_lock`, and `transfers_post` again at no cost);
-4. the spending rollups' rows, in (member, day, category) order (`rollups_add`).
+4. the spending rollups' rows, in (member, day, category) order, then (member, month, category)
+   (`rollups_add`); the accounts' ledger rollups come last, under the accounts' locks.
 The currency is fixed when the first purchase is created (credit.services.purchases), under
 the organization row; a transfer without any purchase (a staff adjustment, usage) fixes it
 here, taking the organization row before any account. Once fixed (the database refuses to
@@ -39,7 +40,7 @@ from credit.services.accounts import (
     system_account,
     zero,
 )
-from credit.services.rollups import RollupEntry, rollups_add
+from credit.services.rollups import RollupEntry, ledger_rollups_add, rollup_day, rollups_add
 from organizations.models import Member, Organization
 from skypemgr.errors import ApplicationError
 
@@ -301,6 +302,9 @@ def _post(
             rollups_add(
                 organization,
                 [m.rollup for m in movements if m.rollup and m.idempotency_key in written],
+            )
+            ledger_rollups_add(
+                organization, new, month=rollup_day(organization, now).replace(day=1)
             )
             _after_commit_dropped(organization, new)
         for movement in movements:

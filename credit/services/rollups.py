@@ -1,10 +1,14 @@
-"""Daily spending rollups (DailyRollup): what each member spent per day and category.
+"""Spending rollups: what each member spent per day (DailyRollup) and per month (MonthlyRollup)
+and category; and the ledger's monthly rollups (LedgerRollup): what moved in and out of each
+account per month and kind of transfer.
 
 Written only inside the transaction that moves the money (a ledger movement's `rollup`, or
 usage that cost nothing, see usage.services.ingest), so a rollup is exact by construction:
 `manage.py check_rollups` proves it against usage records and transfers. Rows are upserted in
-(member, day, category) order, after the accounts (the ledger's lock order), so that two
-postings never wait on each other in a cycle.
+(member, day, category) order, then the monthly ones in (member, month, category) order,
+after the accounts (the ledger's lock order), so that two postings never wait on each other in
+a cycle. Ledger rollups are keyed by account, and written while the posting holds the accounts'
+locks, so they never make a posting wait.
 """
 
 import datetime
@@ -56,27 +60,98 @@ ON CONFLICT (organization_id, member_id, day, category) DO UPDATE SET
     records = credit_dailyrollup.records + excluded.records
 """
 
+# The months of the same entries, summed by (member, month, category) and sorted.
+_UPSERT_MONTHS = """
+INSERT INTO credit_monthlyrollup
+    (organization_id, member_id, month, category, amount, quantity, records)
+SELECT %s, * FROM unnest(%s::bigint[], %s::date[], %s::text[], %s::numeric[], %s::bigint[],
+                         %s::int[])
+ON CONFLICT (organization_id, member_id, month, category) DO UPDATE SET
+    amount = credit_monthlyrollup.amount + excluded.amount,
+    quantity = credit_monthlyrollup.quantity + excluded.quantity,
+    records = credit_monthlyrollup.records + excluded.records
+"""
 
-def rollups_add(organization: Organization, entries: Sequence[RollupEntry]) -> None:
-    """Add `entries` to the organization's rollups. Must run inside the transaction that
-    posts what they stand for. Entries for the same row are summed first."""
+_UPSERT_LEDGER = """
+INSERT INTO credit_ledgerrollup
+    (organization_id, account_id, account_kind, month, kind, amount_in, amount_out, transfers)
+SELECT %s, * FROM unnest(%s::bigint[], %s::text[], %s::date[], %s::text[], %s::numeric[],
+                         %s::numeric[], %s::int[])
+ON CONFLICT (organization_id, account_id, month, kind) DO UPDATE SET
+    amount_in = credit_ledgerrollup.amount_in + excluded.amount_in,
+    amount_out = credit_ledgerrollup.amount_out + excluded.amount_out,
+    transfers = credit_ledgerrollup.transfers + excluded.transfers
+"""
+
+
+def _summed(entries, key_of) -> tuple[list, dict]:
     totals: dict[tuple, list] = {}
     for entry in entries:
-        key = (entry.member_id, entry.day, entry.category)
-        total = totals.setdefault(key, [Decimal(0), 0, 0])
+        total = totals.setdefault(key_of(entry), [Decimal(0), 0, 0])
         total[0] += entry.amount
         total[1] += entry.quantity
         total[2] += entry.records
+    return sorted(totals), totals
+
+
+def _upsert(cursor, sql: str, organization: Organization, keys: list, totals: dict) -> None:
+    cursor.execute(
+        sql,
+        [
+            organization.pk,
+            [key[0] for key in keys],
+            [key[1] for key in keys],
+            [key[2] for key in keys],
+            [totals[key][0] for key in keys],
+            [totals[key][1] for key in keys],
+            [totals[key][2] for key in keys],
+        ],
+    )
+
+
+def rollups_add(organization: Organization, entries: Sequence[RollupEntry]) -> None:
+    """Add `entries` to the organization's daily and monthly rollups. Must run inside the
+    transaction that posts what they stand for. Entries for the same row are summed first."""
+    if not entries:
+        return
+    days, day_totals = _summed(entries, lambda e: (e.member_id, e.day, e.category))
+    months, month_totals = _summed(
+        entries, lambda e: (e.member_id, e.day.replace(day=1), e.category)
+    )
+    with connection.cursor() as cursor:
+        _upsert(cursor, _UPSERT, organization, days, day_totals)
+        _upsert(cursor, _UPSERT_MONTHS, organization, months, month_totals)
+
+
+def ledger_rollups_add(organization: Organization, transfers: Sequence, *, month) -> None:
+    """Add new transfers (posted in `month`, the first day of the organization's calendar
+    month) to the accounts' monthly ledger rollups: each transfer's amount goes out of its
+    source and into its destination. Only inside the posting's transaction, with every account
+    involved locked (credit.services.ledger)."""
+    totals: dict[tuple, list] = {}
+    for transfer in transfers:
+        amount = transfer.amount.amount
+        for account, amount_in, amount_out in (
+            (transfer.source, Decimal(0), amount),
+            (transfer.destination, amount, Decimal(0)),
+        ):
+            total = totals.setdefault(
+                (account.pk, account.kind, transfer.kind), [Decimal(0), Decimal(0), 0]
+            )
+            total[0] += amount_in
+            total[1] += amount_out
+            total[2] += 1
     if not totals:
         return
     keys = sorted(totals)
     with connection.cursor() as cursor:
         cursor.execute(
-            _UPSERT,
+            _UPSERT_LEDGER,
             [
                 organization.pk,
                 [key[0] for key in keys],
                 [key[1] for key in keys],
+                [month] * len(keys),
                 [key[2] for key in keys],
                 [totals[key][0] for key in keys],
                 [totals[key][1] for key in keys],
