@@ -1,11 +1,11 @@
 from django.urls import path
 
-from dashboard import views
+from dashboard.views import my_account
 
 app_name = "dashboard"
 
 # Mounted under /o/<org_slug>/ by organizations.tenancy; roles in organizations.roles.
 org_urlpatterns = [
-    path("me/", views.my_account, name="my-account"),
-    path("me/leave/", views.leave, name="leave"),
+    path("me/", my_account.my_account, name="my-account"),
+    path("me/leave/", my_account.leave, name="leave"),
 ]
