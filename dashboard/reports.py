@@ -39,8 +39,13 @@ class ReportTable:
     totals: list | None = None
     # Said under the table (what it covers, what it leaves out).
     note: str = ""
-    # For a paged table: the rows on screen are one page; exports get them all.
+    # For a paged table: the rows on screen are one page (a Django Page); exports get them all.
     page: object | None = None
+    # A link for each row (the member, the purchase), or None.
+    links: list | None = None
+    # A sortable table's sort ("-total") and how many rows it has in all (every page).
+    sort: str = ""
+    count: int | None = None
 
     def values(self, column_key: str) -> list:
         index = [column.key for column in self.columns].index(column_key)
