@@ -7,3 +7,13 @@ class DashboardConfig(AppConfig):
 
     name = "dashboard"
     verbose_name = _("Reports")
+
+    def ready(self) -> None:
+        from members.extensions import register_member_picker_scope
+        from organizations.models import Member
+
+        # The reports' member filter offers every member, those who left included (their
+        # spending stays in the reports).
+        register_member_picker_scope(
+            "reports", lambda organization: Member.objects.for_org(organization)
+        )

@@ -84,6 +84,15 @@ class Chart:
     series: list[dict]  # [{"label": ..., "data": [numbers]}]
     table: str  # the key of the ReportTable holding the same numbers
 
+    @property
+    def script_id(self) -> str:
+        return f"chart-data-{self.key}"
+
+    @property
+    def data(self) -> dict:
+        """What static/js/charts.js reads (from a json_script element)."""
+        return {"kind": self.kind, "labels": self.labels, "series": self.series}
+
 
 @dataclass
 class Report:

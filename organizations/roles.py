@@ -144,4 +144,7 @@ ROLE_MATRIX: dict[str, Access] = {
     "usage:api-key-list": Access(read=Role.ADMIN),
     "usage:api-key-create": same(Role.ADMIN),
     "usage:api-key-revoke": same(Role.ADMIN),
+    # Reports: finance, admins and owners read the monthly and annual reports.
+    "dashboard:report-month": Access(read=Role.FINANCE),
+    "dashboard:report-year": Access(read=Role.FINANCE),
 }

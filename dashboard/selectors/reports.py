@@ -94,9 +94,11 @@ def report_build(
     report.add(_by_member_table(scope, period, sort=sort, page=page))
     report.add(_by_group_table(scope, period, group="list"))
     report.add(_by_group_table(scope, period, group="department"))
-    report.add(_purchases_table(scope, period, page=page))
-    report.add(_allocations_table(scope, period, page=page))
-    report.add(_features_table(scope, period, page=page))
+    # The detail lists show their first page on screen (the files have every row).
+    first = None if page is None else 1
+    report.add(_purchases_table(scope, period, page=first))
+    report.add(_allocations_table(scope, period, page=first))
+    report.add(_features_table(scope, period, page=first))
     report.charts = _charts(report)
     return report
 
