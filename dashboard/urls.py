@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard.views import my_account, reports
+from dashboard.views import my_account, my_spend, reports
 
 app_name = "dashboard"
 
@@ -8,6 +8,7 @@ app_name = "dashboard"
 org_urlpatterns = [
     path("me/", my_account.my_account, name="my-account"),
     path("me/leave/", my_account.leave, name="leave"),
+    path("me/spend/", my_spend.my_spend, name="my-spend"),
     path("reports/month/", reports.report_month, name="report-month"),
     path("reports/year/", reports.report_year, name="report-year"),
 ]

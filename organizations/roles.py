@@ -59,6 +59,8 @@ ROLE_MATRIX: dict[str, Access] = {
     "organizations:home": same(Role.MEMBER),
     "dashboard:my-account": same(Role.MEMBER),
     "dashboard:leave": same(Role.MEMBER),
+    # Each member's own spend by month (their wallet and usage only).
+    "dashboard:my-spend": Access(read=Role.MEMBER),
     "organizations:settings": same(Role.ADMIN),
     "organizations:audit-log": Access(read=Role.ADMIN),
     # Members: finance reads the directory, details and lists; admins manage.

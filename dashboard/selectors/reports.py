@@ -70,10 +70,12 @@ def report_build(
     filters: ReportFilters | None = None,
     sort: str = "",
     page: int | None = None,
+    only: tuple[str, ...] | None = None,
 ) -> Report:
     """The report of `period` (a month or a year) narrowed by `filters`. `sort` orders the
     members' table; `page` (1-based) makes the long tables one page each, as on screen;
-    exports pass no page and get every row."""
+    exports pass no page and get every row. `only` names the tables wanted (all by default;
+    the charts come with theirs)."""
     filters = filters or ReportFilters()
     report = Report(
         organization=organization,
@@ -84,21 +86,32 @@ def report_build(
         currency=organization.currency,
     )
     scope = _Scope(organization, filters)
-    flows = _ledger_flows(scope, period)
-    report.add(_summary_table(scope, period, flows))
-    if period.kind == YEAR:
-        report.add(_by_month_table(scope, period, flows))
-    else:
-        report.add(_per_day_table(scope, period))
-    report.add(_by_category_table(scope, period))
-    report.add(_by_member_table(scope, period, sort=sort, page=page))
-    report.add(_by_group_table(scope, period, group="list"))
-    report.add(_by_group_table(scope, period, group="department"))
-    # The detail lists show their first page on screen (the files have every row).
     first = None if page is None else 1
-    report.add(_purchases_table(scope, period, page=first))
-    report.add(_allocations_table(scope, period, page=first))
-    report.add(_features_table(scope, period, page=first))
+    builders = {
+        "summary": lambda: _summary_table(scope, period, flows()),
+        "by_month": lambda: _by_month_table(scope, period, flows()),
+        "per_day": lambda: _per_day_table(scope, period),
+        "by_category": lambda: _by_category_table(scope, period),
+        "by_member": lambda: _by_member_table(scope, period, sort=sort, page=page),
+        "by_list": lambda: _by_group_table(scope, period, group="list"),
+        "by_department": lambda: _by_group_table(scope, period, group="department"),
+        # The detail lists show their first page on screen (the files have every row).
+        "purchases": lambda: _purchases_table(scope, period, page=first),
+        "allocations": lambda: _allocations_table(scope, period, page=first),
+        "features": lambda: _features_table(scope, period, page=first),
+    }
+    found = {}
+
+    def flows() -> dict:
+        if "flows" not in found:
+            found["flows"] = _ledger_flows(scope, period)
+        return found["flows"]
+
+    # A year reads month by month, a month day by day.
+    skipped = "per_day" if period.kind == YEAR else "by_month"
+    for key, build in builders.items():
+        if key != skipped and (only is None or key in only):
+            report.add(build())
     report.charts = _charts(report)
     return report
 
@@ -789,7 +802,7 @@ def _features_table(scope: _Scope, period: Period, *, page: int | None) -> Repor
 
 def _charts(report: Report) -> list[Chart]:
     charts = []
-    if report.period.kind == YEAR:
+    if report.period.kind == YEAR and "by_month" in report.tables:
         by_month = report.tables["by_month"]
         charts.append(
             Chart(
@@ -810,7 +823,7 @@ def _charts(report: Report) -> list[Chart]:
                 table="by_month",
             )
         )
-    else:
+    elif "per_day" in report.tables:
         per_day = report.tables["per_day"]
         charts.append(
             Chart(
@@ -828,9 +841,13 @@ def _charts(report: Report) -> list[Chart]:
                 table="per_day",
             )
         )
-    by_member = report.tables["by_member"]
+    by_member = report.tables.get("by_member")
     top = []
-    if by_member.sort == "-total" and (by_member.page is None or by_member.page.number == 1):
+    if (
+        by_member
+        and by_member.sort == "-total"
+        and (by_member.page is None or by_member.page.number == 1)
+    ):
         top = by_member.rows[:TOP_MEMBERS]
     if top:
         charts.append(
@@ -843,8 +860,8 @@ def _charts(report: Report) -> list[Chart]:
                 table="by_member",
             )
         )
-    by_category = report.tables["by_category"]
-    if by_category.rows:
+    by_category = report.tables.get("by_category")
+    if by_category and by_category.rows:
         charts.append(
             Chart(
                 key="categories",

@@ -33,9 +33,7 @@ def spending(org, members):
     usage_records_ingest(
         organization=org,
         records=[
-            record
-            for member in members
-            for record in (call(member, seconds=300), sms(member))
+            record for member in members for record in (call(member, seconds=300), sms(member))
         ],
     )
 
@@ -118,3 +116,31 @@ def test_queries_do_not_grow_with_members(org, finance, login, django_assert_max
             client.get(month_url(org))
         with django_assert_max_num_queries(25):
             client.get(year_url(org))
+
+
+def test_a_member_reads_only_their_own_spend(org, employee, login):
+    colleague = MemberFactory(organization=org, display_name="Colleague Qwerty")
+    with time_machine.travel(NOW, tick=False):
+        spending(org, [employee, colleague])
+        response = login(employee).get(reverse("dashboard:my-spend", kwargs={"org_slug": org.slug}))
+    assert response.status_code == 200
+    report = response.context["report"]
+    assert set(report.tables) == {"summary", "by_category", "per_day"}
+    # Their own usage only: one call and one message, not the colleague's.
+    [calls, messages] = report.tables["by_category"].rows
+    assert calls[2] == 1
+    assert messages[2] == 1
+    # Their wallet only: 20 allocated, less what they spent.
+    closing = report.tables["summary"].totals[-1]
+    assert closing == 20 - report.tables["by_category"].totals[5]
+    page = response.content.decode()
+    assert "Colleague Qwerty" not in page
+    assert "Company balance" not in page
+
+
+def test_my_spend_takes_odd_months(org, employee, login):
+    url = reverse("dashboard:my-spend", kwargs={"org_slug": org.slug})
+    for month in ("2026-00", "x", "2026-1", "1999-12", "🚀"):
+        response = login(employee).get(url, {"month": month})
+        assert response.status_code == 200
+        assert "YYYY-MM" in response.content.decode()
