@@ -43,6 +43,8 @@ class ReportTable:
     page: object | None = None
     # A link for each row (the member, the purchase), or None.
     links: list | None = None
+    # What each row stands for, where a page links it to something (a category's code).
+    keys: list | None = None
     # A sortable table's sort ("-total") and how many rows it has in all (every page).
     sort: str = ""
     count: int | None = None

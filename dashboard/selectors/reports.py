@@ -447,28 +447,27 @@ def _by_category_table(scope: _Scope, period: Period) -> ReportTable:
         """,
         [scope.organization.pk, period.start, period.end, *params, *category_params],
     )
-    rows = []
+    rows, keys = [], []
     for category, records, quantity, amount in found:
         is_call = category.startswith("call:")
+        keys.append(category)
         rows.append(
             [
                 _category_label(category),
-                category,
                 records,
                 quantity if is_call else 0,
                 quantity if category == "sms" else 0,
                 amount,
             ]
         )
-    total = money_total(row[5] for row in rows)
+    total = money_total(row[4] for row in rows)
     for row in rows:
-        row.append(int((row[5] * 100 / total).to_integral_value()) if total else 0)
+        row.append(int((row[4] * 100 / total).to_integral_value()) if total else 0)
     return ReportTable(
         key="by_category",
         title=_("Spend by category"),
         columns=[
             Column("category", _("Category"), TEXT),
-            Column("code", _("Code"), TEXT),
             Column("records", _("Calls, messages or charges"), NUMBER),
             Column("seconds", _("Call time"), DURATION),
             Column("messages", _("Messages"), NUMBER),
@@ -478,13 +477,13 @@ def _by_category_table(scope: _Scope, period: Period) -> ReportTable:
         rows=rows,
         totals=[
             _("Total"),
-            "",
+            sum(row[1] for row in rows),
             sum(row[2] for row in rows),
             sum(row[3] for row in rows),
-            sum(row[4] for row in rows),
             total,
             100 if total else 0,
         ],
+        keys=keys,
     )
 
 
@@ -868,7 +867,7 @@ def _charts(report: Report) -> list[Chart]:
                 title=_("Spend by category"),
                 kind="doughnut",
                 labels=[row[0] for row in by_category.rows],
-                series=[{"label": _("Total"), "data": [float(row[5]) for row in by_category.rows]}],
+                series=[{"label": _("Total"), "data": [float(row[4]) for row in by_category.rows]}],
                 table="by_category",
             )
         )

@@ -57,6 +57,12 @@ def _report(request, kind: str):
     )
     url_name = "dashboard:report-year" if kind == YEAR else "dashboard:report-month"
     base = reverse(url_name, kwargs={"org_slug": organization.slug})
+    categories = report.tables.get("by_category")
+    if categories is not None and not report.filters.category:
+        # Each category narrows the report to itself.
+        categories.links = [
+            f"{base}?{form.query(category=key, page=None)}" for key in categories.keys or []
+        ]
     current = Period.current(kind, organization)
     order = YEAR_TABLES if kind == YEAR else MONTH_TABLES
     return render(

@@ -33,7 +33,11 @@
         maintainAspectRatio: false,
         animation: false,
         locale: locale,
-        plugins: { legend: { display: doughnut || datasets.length > 1, position: "bottom" } },
+        plugins: {
+          legend: doughnut
+            ? { display: canvas.clientWidth >= 360, position: "right" }
+            : { display: datasets.length > 1, position: "bottom" },
+        },
         scales: doughnut ? {} : {
           x: { stacked: spec.kind === "bar" && datasets.length > 1 },
           y: { stacked: spec.kind === "bar" && datasets.length > 1, beginAtZero: true },
