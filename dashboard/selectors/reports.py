@@ -92,9 +92,9 @@ def report_build(
         "by_month": lambda: _by_month_table(scope, period, flows()),
         "per_day": lambda: _per_day_table(scope, period),
         "by_category": lambda: _by_category_table(scope, period),
-        "by_member": lambda: _by_member_table(scope, period, sort=sort, page=page),
-        "by_list": lambda: _by_group_table(scope, period, group="list"),
-        "by_department": lambda: _by_group_table(scope, period, group="department"),
+        "by_member": lambda: _by_member_table(scope, figures(), sort=sort, page=page),
+        "by_list": lambda: _by_group_table(scope, figures(), group="list"),
+        "by_department": lambda: _by_group_table(scope, figures(), group="department"),
         # The detail lists show their first page on screen (the files have every row).
         "purchases": lambda: _purchases_table(scope, period, page=first),
         "allocations": lambda: _allocations_table(scope, period, page=first),
@@ -106,6 +106,11 @@ def report_build(
         if "flows" not in found:
             found["flows"] = _ledger_flows(scope, period)
         return found["flows"]
+
+    def figures() -> list[tuple]:
+        if "figures" not in found:
+            found["figures"] = _member_figures(scope, period)
+        return found["figures"]
 
     # A year reads month by month, a month day by day.
     skipped = "per_day" if period.kind == YEAR else "by_month"
@@ -487,11 +492,15 @@ def _by_category_table(scope: _Scope, period: Period) -> ReportTable:
     )
 
 
-# Sorting the members' table: ?sort=<key>, "-<key>" for descending.
+# Sorting the members' table: ?sort=<key>, "-<key>" for descending. Each key reads a member's
+# row (name, department, then the split's figures).
 _MEMBER_SORTS = {
-    "name": "lower(name)",
-    "department": "lower(department)",
-    **{key: key for key, _label, _kind in _SPLIT_COLUMNS},
+    "name": lambda row: row[1].casefold(),
+    "department": lambda row: row[2].casefold(),
+    **{
+        key: (lambda index: lambda row: row[index])(3 + position)
+        for position, (key, _label, _kind) in enumerate(_SPLIT_COLUMNS)
+    },
 }
 
 
@@ -501,16 +510,17 @@ def member_sort_of(sort: str) -> str:
     return sort if key in _MEMBER_SORTS else "-total"
 
 
-def _by_member_table(scope: _Scope, period: Period, *, sort: str, page: int | None) -> ReportTable:
+def _member_figures(scope: _Scope, period: Period) -> list[tuple]:
+    """Each member who spent in the period: (id, name, department, calls, seconds, messages,
+    usage, features, total), in one query over the monthly rollups. The members', lists' and
+    departments' tables all read these rows (a thousand members are a thousand short rows)."""
     members, params = scope.members_sql("rollup.member_id")
     categories, category_params = scope.category_sql("rollup.category")
-    sort = member_sort_of(sort)
-    direction = "DESC" if sort.startswith("-") else "ASC"
-    order = f"{_MEMBER_SORTS[sort.removeprefix('-')]} {direction} NULLS LAST, member_id"
-    base = f"""
+    return scope.rows(
+        f"""
         SELECT rollup.member_id,
                COALESCE(NULLIF(member.display_name, ''), NULLIF(member.email, ''),
-                        member.username) AS name,
+                        member.username, ''),
                member.department,
                {_split("rollup")}
         FROM credit_monthlyrollup rollup
@@ -518,94 +528,79 @@ def _by_member_table(scope: _Scope, period: Period, *, sort: str, page: int | No
         WHERE rollup.organization_id = %s AND rollup.month >= %s AND rollup.month < %s
               {members}{categories}
         GROUP BY 1, 2, 3
-    """
-    base_params = [scope.organization.pk, period.start, period.end, *params, *category_params]
-    sql = f"""
-        SELECT member_id, name, department, calls, seconds, messages, usage, features, total,
-               COUNT(*) OVER ()
-        FROM ({base}) AS spent(member_id, name, department, calls, seconds, messages, usage,
-                               features, total)
-        ORDER BY {order}
-    """
-    paged = page is not None
-    if paged:
-        sql += " LIMIT %s OFFSET %s"
-        base_params += [PAGE_SIZE, (max(page, 1) - 1) * PAGE_SIZE]
-    found = scope.rows(sql, base_params)
-    rows = [[name or "", department, *figures] for _id, name, department, *figures, _count in found]
-    member_ids = [row[0] for row in found]
-    count = found[0][-1] if found else 0
-    totals = scope.rows(
-        f"""
-        SELECT {_split("rollup")} FROM credit_monthlyrollup rollup
-        WHERE rollup.organization_id = %s AND rollup.month >= %s AND rollup.month < %s
-              {members}{categories}
         """,
         [scope.organization.pk, period.start, period.end, *params, *category_params],
-    )[0]
-    table = ReportTable(
+    )
+
+
+def _by_member_table(
+    scope: _Scope, figures: list[tuple], *, sort: str, page: int | None
+) -> ReportTable:
+    sort = member_sort_of(sort)
+    key = _MEMBER_SORTS[sort.removeprefix("-")]
+    # Ties (and equal names) in a steady order: by member id.
+    ordered = sorted(figures, key=lambda row: row[0])
+    ordered.sort(key=key, reverse=sort.startswith("-"))
+    current = None
+    if page is not None:
+        current = Paginator(ordered, PAGE_SIZE).get_page(page)
+        ordered = list(current.object_list)
+    return ReportTable(
         key="by_member",
-        sort=sort,
-        count=count,
         title=_("Spend by member"),
         columns=[
             Column("name", _("Member"), TEXT, sort="name"),
             Column("department", _("Department"), TEXT, sort="department"),
             *_split_columns(sortable=True),
         ],
-        rows=rows,
-        totals=[_("Total"), "", *[value or 0 for value in totals]],
+        rows=[list(row[1:]) for row in ordered],
+        totals=[_("Total"), "", *_split_totals(figures, 3)],
         note=_("Members who spent nothing in the period are left out."),
+        page=current,
+        sort=sort,
+        count=len(figures),
+        links=[
+            reverse(
+                "members:member-detail",
+                kwargs={"org_slug": scope.organization.slug, "member_id": row[0]},
+            )
+            for row in ordered
+        ],
     )
-    table.links = [
-        reverse(
-            "members:member-detail",
-            kwargs={"org_slug": scope.organization.slug, "member_id": member_id},
-        )
-        for member_id in member_ids
-    ]
-    if paged:
-        table.page = Paginator(range(count), PAGE_SIZE).get_page(page)
-    return table
 
 
-def _by_group_table(scope: _Scope, period: Period, *, group: str) -> ReportTable:
+def _by_group_table(scope: _Scope, figures: list[tuple], *, group: str) -> ReportTable:
     """Spending by list (today's lists: a member in two lists counts in both; members in no
-    list on a line of their own) or by department."""
-    members, params = scope.members_sql("rollup.member_id")
-    categories, category_params = scope.category_sql("rollup.category")
-    split = _split("rollup")
+    list on a line of their own) or by department (as the members' profiles say today)."""
     if group == "list":
-        sql = f"""
-            SELECT list.name, COUNT(DISTINCT rollup.member_id), {split}
-            FROM credit_monthlyrollup rollup
-            LEFT JOIN members_listmembership membership
-                   ON membership.member_id = rollup.member_id
-                  AND membership.organization_id = rollup.organization_id
-            LEFT JOIN members_memberlist list ON list.id = membership.member_list_id
-            WHERE rollup.organization_id = %s AND rollup.month >= %s AND rollup.month < %s
-                  {members}{categories}
-            GROUP BY list.id, list.name
-            ORDER BY list.name IS NULL, 8 DESC, lower(list.name)
-        """
+        groups_of = defaultdict(list)
+        for member_id, list_id, name in scope.rows(
+            """
+            SELECT membership.member_id, list.id, list.name
+            FROM members_listmembership membership
+            JOIN members_memberlist list ON list.id = membership.member_list_id
+            WHERE membership.organization_id = %s
+            """,
+            [scope.organization.pk],
+        ):
+            groups_of[member_id].append((list_id, name))
         title, label, empty = _("Spend by list"), _("List"), _("In no list")
         note = _("Lists as they are today: a member in two lists counts in both.")
     else:
-        sql = f"""
-            SELECT NULLIF(member.department, ''), COUNT(DISTINCT rollup.member_id), {split}
-            FROM credit_monthlyrollup rollup
-            JOIN organizations_member member ON member.id = rollup.member_id
-            WHERE rollup.organization_id = %s AND rollup.month >= %s AND rollup.month < %s
-                  {members}{categories}
-            GROUP BY 1
-            ORDER BY 1 IS NULL, 8 DESC, lower(NULLIF(member.department, ''))
-        """
+        groups_of = {row[0]: [(row[2], row[2])] for row in figures if row[2]}
         title, label, empty = _("Spend by department"), _("Department"), _("No department")
         note = _("Departments as the members' profiles say today.")
-    found = scope.rows(
-        sql, [scope.organization.pk, period.start, period.end, *params, *category_params]
+    sums: dict = {}
+    for row in figures:
+        for group_key in groups_of.get(row[0]) or [(None, empty)]:
+            total = sums.setdefault(group_key, [0, 0, 0, 0, Decimal(0), Decimal(0), Decimal(0)])
+            total[0] += 1
+            for index, value in enumerate(row[3:9], start=1):
+                total[index] += value or 0
+    ordered = sorted(
+        sums.items(),
+        key=lambda item: (item[0][0] is None, -item[1][6], str(item[0][1]).casefold()),
     )
-    rows = [[name if name is not None else empty, *figures] for name, *figures in found]
     return ReportTable(
         key="by_list" if group == "list" else "by_department",
         title=title,
@@ -614,7 +609,7 @@ def _by_group_table(scope: _Scope, period: Period, *, group: str) -> ReportTable
             Column("members", pgettext("how many", "Members"), NUMBER),
             *_split_columns(),
         ],
-        rows=rows,
+        rows=[[name, *figures] for (_key, name), figures in ordered],
         note=note,
     )
 
