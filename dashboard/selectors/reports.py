@@ -514,13 +514,24 @@ def _by_member_table(scope: _Scope, period: Period, *, sort: str, page: int | No
         ORDER BY {order}
     """
     paged = page is not None
-    if paged:
-        sql += " LIMIT %s OFFSET %s"
-        base_params += [PAGE_SIZE, (max(page, 1) - 1) * PAGE_SIZE]
-    found = scope.rows(sql, base_params)
+    number = max(page or 1, 1)
+
+    def page_rows(page_number: int) -> list[tuple]:
+        if not paged:
+            return scope.rows(sql, base_params)
+        offset = (page_number - 1) * PAGE_SIZE
+        return scope.rows(f"{sql} LIMIT %s OFFSET %s", [*base_params, PAGE_SIZE, offset])
+
+    found = page_rows(number)
+    count = found[0][-1] if found else 0
+    if paged and not found and number > 1:
+        # Past the last page (a link kept from a longer list): the last page, as
+        # Paginator.get_page gives the other tables. Only then is the count a query of its own.
+        count = scope.rows(f"SELECT COUNT(*) FROM ({base}) AS spent", base_params)[0][0]
+        number = Paginator(range(count), PAGE_SIZE).num_pages
+        found = page_rows(number) if count else []
     rows = [[name or "", department, *figures] for _id, name, department, *figures, _count in found]
     member_ids = [row[0] for row in found]
-    count = found[0][-1] if found else 0
     totals = scope.rows(
         f"""
         SELECT {_split("rollup")} FROM credit_monthlyrollup rollup
@@ -551,7 +562,7 @@ def _by_member_table(scope: _Scope, period: Period, *, sort: str, page: int | No
         for member_id in member_ids
     ]
     if paged:
-        table.page = Paginator(range(count), PAGE_SIZE).get_page(page)
+        table.page = Paginator(range(count), PAGE_SIZE).page(number)
     return table
 
 
@@ -584,7 +595,9 @@ def _by_group_table(scope: _Scope, period: Period, *, group: str) -> ReportTable
             WHERE rollup.organization_id = %s AND rollup.month >= %s AND rollup.month < %s
                   {members}{categories}
             GROUP BY 1
-            ORDER BY 1 IS NULL, 8 DESC, lower(NULLIF(member.department, ''))
+            -- (Not "1 IS NULL": a position is only a position on its own.)
+            ORDER BY NULLIF(member.department, '') IS NULL, 8 DESC,
+                     lower(NULLIF(member.department, ''))
         """
         title, label, empty = _("Spend by department"), _("Department"), _("No department")
         note = _("Departments as the members' profiles say today.")
