@@ -267,6 +267,8 @@ def _summary_table(scope: _Scope, period: Period, flows: dict) -> ReportTable:
     )
     if narrowed:
         note = _("The chosen members' balances only: the company balance is left out.")
+    if scope.filters.category:
+        note += " " + _("Money moves without a category: the category applies to spending only.")
     return ReportTable(
         key="summary",
         title=_("Summary"),
