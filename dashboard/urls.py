@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard.views import my_account
+from dashboard.views import my_account, overview
 
 app_name = "dashboard"
 
@@ -8,4 +8,6 @@ app_name = "dashboard"
 org_urlpatterns = [
     path("me/", my_account.my_account, name="my-account"),
     path("me/leave/", my_account.leave, name="leave"),
+    path("reports/", overview.overview, name="overview"),
+    path("reports/live/", overview.overview_live, name="overview-live"),
 ]

@@ -59,6 +59,9 @@ ROLE_MATRIX: dict[str, Access] = {
     "organizations:home": same(Role.MEMBER),
     "dashboard:my-account": same(Role.MEMBER),
     "dashboard:leave": same(Role.MEMBER),
+    # Reports: owners, admins and finance read them (the overview and its live part).
+    "dashboard:overview": Access(read=Role.FINANCE),
+    "dashboard:overview-live": Access(read=Role.FINANCE),
     "organizations:settings": same(Role.ADMIN),
     "organizations:audit-log": Access(read=Role.ADMIN),
     # Members: finance reads the directory, details and lists; admins manage.
