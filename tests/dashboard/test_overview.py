@@ -19,11 +19,8 @@ from credit.selectors.ledger import organization_balances
 from credit.services.allocation import credit_allocate, credit_take_back
 from credit.services.attention import purchase_attention_record
 from credit.services.caps import member_spending_cap_set
-from dashboard.selectors.overview import (
-    LARGE_CALL_DEFAULT_MINIMUM,
-    overview_build,
-    same_day_last_year,
-)
+from dashboard.selectors.activity import LARGE_CALL_DEFAULT_MINIMUM
+from dashboard.selectors.overview import overview_build, same_day_last_year
 from organizations.roles import Role
 from subscriptions.selectors.calendar import renewals_due_until
 from tests.credit.rules_support import bought, fund
@@ -587,3 +584,18 @@ def test_the_overview_alone_is_twelve_queries(org, owner, spend, django_assert_m
 def test_the_home_leads_to_the_reports(org, finance, login):
     page = main_of(login(finance).get(f"/o/{org.slug}/"))
     assert f'href="/o/{org.slug}/reports/"' in page
+
+
+def test_amounts_in_the_currencys_own_digits(login, spend):
+    yen = OrganizationFactory(currency="JPY", country="JP", time_zone="Asia/Tokyo")
+    boss = MemberFactory(organization=yen, role=Role.OWNER)
+    alice = MemberFactory(organization=yen)
+    fund(yen, 20000)
+    allocate(yen, boss, [alice], 1500, "a")
+    spend(yen, (alice, 120))
+    page = main_of(login(boss).get(url(yen)))
+    assert figure(page, "company") == "¥18,500"
+    assert figure(page, "members") == "¥1,380"
+    assert figure(page, "today") == "¥120"
+    # Ten times the median call, above the minimum of ¥500.
+    assert "calls of ¥1,200 or more" in page
