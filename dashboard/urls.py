@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard.views import my_account, my_spend, reports
+from dashboard.views import my_account, my_spend, overview, reports
 
 app_name = "dashboard"
 
@@ -11,4 +11,6 @@ org_urlpatterns = [
     path("me/spend/", my_spend.my_spend, name="my-spend"),
     path("reports/month/", reports.report_month, name="report-month"),
     path("reports/year/", reports.report_year, name="report-year"),
+    path("reports/", overview.overview, name="overview"),
+    path("reports/live/", overview.overview_live, name="overview-live"),
 ]

@@ -61,6 +61,9 @@ ROLE_MATRIX: dict[str, Access] = {
     "dashboard:leave": same(Role.MEMBER),
     # Each member's own spend by month (their wallet and usage only).
     "dashboard:my-spend": Access(read=Role.MEMBER),
+    # Reports: owners, admins and finance read them (the overview and its live part).
+    "dashboard:overview": Access(read=Role.FINANCE),
+    "dashboard:overview-live": Access(read=Role.FINANCE),
     "organizations:settings": same(Role.ADMIN),
     "organizations:audit-log": Access(read=Role.ADMIN),
     # Members: finance reads the directory, details and lists; admins manage.

@@ -83,7 +83,7 @@ def _report(request, kind: str):
             "current_url": f"{base}?{form.query(**{kind: current.param, 'page': None})}",
             "is_current": period == current,
             "query": form.query(page=None),
-            "active_tab": "annual" if kind == YEAR else "monthly",
+            "active_tab": "year" if kind == YEAR else "month",
             "download_url": _download_url(organization, kind, form),
         },
     )
