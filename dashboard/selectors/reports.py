@@ -27,7 +27,7 @@ from django_countries import countries
 
 from credit.models import Purchase, Transfer
 from dashboard.periods import MONTH as MONTH_PERIOD
-from dashboard.periods import YEAR, Period
+from dashboard.periods import YEAR, Period, today_of
 from dashboard.reports import (
     DATE,
     DURATION,
@@ -246,6 +246,10 @@ def _summary_table(scope: _Scope, period: Period, flows: dict) -> ReportTable:
             | ({} if not narrowed else {"organization": Decimal(0)}),
         )
     ]
+    # The lines a statement always shows (members' wallets are never bought or charged).
+    always = ("allocation", "usage")
+    if not narrowed:
+        always += ("purchase", "subscription_charge")
     for transfer_kinds, label in _SUMMARY_KINDS:
         values = {
             kind: _moved(flows, period.months, kind, transfer_kinds)
@@ -253,9 +257,7 @@ def _summary_table(scope: _Scope, period: Period, flows: dict) -> ReportTable:
             else Decimal(0)
             for kind in WALLETS
         }
-        if transfer_kinds[0] in ("purchase", "allocation", "usage", "subscription_charge") or any(
-            values.values()
-        ):
+        if transfer_kinds[0] in always or any(values.values()):
             rows.append(line(label(), values))
     closing = {
         kind: _balance_at(flows, period.end, kind) if kind in kinds else Decimal(0)
@@ -417,9 +419,10 @@ def _per_day_table(scope: _Scope, period: Period) -> ReportTable:
             [scope.organization.pk, period.start, period.end, *params, *category_params],
         )
     }
-    rows = [
-        [day, *found.get(day, [0, 0, 0, Decimal(0), Decimal(0), Decimal(0)])] for day in period.days
-    ]
+    # This month's days up to today: the rest has not happened.
+    today = today_of(scope.organization)
+    days = [day for day in period.days if day <= today] or period.days[:1]
+    rows = [[day, *found.get(day, [0, 0, 0, Decimal(0), Decimal(0), Decimal(0)])] for day in days]
     return ReportTable(
         key="per_day",
         title=_("Spend per day"),

@@ -35,7 +35,7 @@
         locale: locale,
         plugins: {
           legend: doughnut
-            ? { display: canvas.clientWidth >= 360, position: "right" }
+            ? { display: canvas.parentElement.clientWidth >= 420, position: "right" }
             : { display: datasets.length > 1, position: "bottom" },
         },
         scales: doughnut ? {} : {

@@ -35,6 +35,8 @@ SUMMARY_LINES = {
 }
 # Lines the summary shows even when nothing moved.
 ALWAYS_SHOWN = ("Purchases", "Allocations", "Usage", "Subscription charges")
+# Members' wallets are never bought for nor charged for features.
+ALWAYS_SHOWN_FOR_MEMBERS = ("Allocations", "Usage")
 FEATURE_CATEGORIES = {
     Plan.Kind.NUMBER: "number",
     Plan.Kind.VOICEMAIL: "voicemail",
