@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard.views import my_account
+from dashboard.views import exports, my_account, reports, schedules
 
 app_name = "dashboard"
 
@@ -8,4 +8,9 @@ app_name = "dashboard"
 org_urlpatterns = [
     path("me/", my_account.my_account, name="my-account"),
     path("me/leave/", my_account.leave, name="leave"),
+    path("reports/download/", reports.report_download, name="report-download"),
+    path("reports/exports/", exports.export_list, name="export-list"),
+    path("reports/exports/<int:export_id>/", exports.export_detail, name="export-detail"),
+    path("reports/exports/<int:export_id>/download/", exports.export_file, name="export-file"),
+    path("reports/scheduled/", schedules.schedule, name="schedule"),
 ]

@@ -1,0 +1,93 @@
+"""Reads behind the reports' filters: whom a filter narrows to, the categories a company has
+spent in, and a filter put in words (for files, emails and lists of exports).
+
+Always given the organization; never writes.
+"""
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from credit.models import MonthlyRollup
+from dashboard.reports import ReportFilters
+from members.models import ListMembership, MemberList
+from organizations.models import Member, Organization
+from usage.selectors.usage import CALL_PREFIX, category_label
+
+# Every category but calls to one country (see dashboard.forms.CategoryField).
+CALLS = "calls"
+
+
+def report_members(organization: Organization) -> QuerySet[Member]:
+    """The members a report can be narrowed to: everyone who has joined, former members
+    included (their spending stays in the reports). The member picker's "reports" scope."""
+    return Member.objects.for_org(organization).exclude(status=Member.Status.INVITED)
+
+
+def report_member_lists(organization: Organization) -> QuerySet[MemberList]:
+    return MemberList.objects.for_org(organization)
+
+
+def report_call_categories(*, organization: Organization) -> list[str]:
+    """The "call:<country>" categories the organization has spent in, any month: one query
+    over its monthly rollups."""
+    return sorted(
+        MonthlyRollup.objects.for_org(organization)
+        .filter(category__startswith=CALL_PREFIX)
+        .values_list("category", flat=True)
+        .distinct()
+    )
+
+
+def members_filtered(*, organization: Organization, filters: ReportFilters) -> Q:
+    """A condition on `member_id` that keeps the members `filters` narrows to (list,
+    department, member); an empty Q when it narrows to nobody in particular."""
+    condition = Q()
+    if filters.member_id:
+        condition &= Q(member_id=filters.member_id)
+    if filters.member_list_id:
+        condition &= Q(
+            member_id__in=ListMembership.objects.for_org(organization)
+            .filter(member_list_id=filters.member_list_id)
+            .values("member_id")
+        )
+    if filters.department:
+        condition &= Q(
+            member_id__in=Member.objects.for_org(organization)
+            .filter(department__iexact=filters.department)
+            .values("pk")
+        )
+    return condition
+
+
+def category_name(category: str) -> str:
+    if category == CALLS:
+        return _("Calls")
+    return category_label(category)
+
+
+def report_filters_describe(
+    *, organization: Organization, filters: ReportFilters
+) -> list[tuple[str, str]]:
+    """Each filter in use as (label, value), in the active language: [("List", "Sales"),
+    ("Category", "Calls to France")]. Empty when the report covers everything. Two queries at
+    most (the list's name, the member's)."""
+    described = []
+    if filters.member_list_id:
+        found = report_member_lists(organization).filter(pk=filters.member_list_id).first()
+        described.append((_("List"), found.name if found else _("(deleted list)")))
+    if filters.department:
+        described.append((_("Department"), filters.department))
+    if filters.member_id:
+        found = report_members(organization).filter(pk=filters.member_id).first()
+        described.append((_("Member"), str(found) if found else _("(unknown member)")))
+    if filters.category:
+        described.append((_("Category"), category_name(filters.category)))
+    return described
+
+
+def report_filters_text(*, organization: Organization, filters: ReportFilters) -> str:
+    """The filters in one line ("List: Sales · Category: SMS"), or "Everything"."""
+    described = report_filters_describe(organization=organization, filters=filters)
+    if not described:
+        return _("Everyone, every category")
+    return " · ".join(f"{label}: {value}" for label, value in described)
