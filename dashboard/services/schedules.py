@@ -146,7 +146,7 @@ def report_schedule_send(
         if not people:
             return False
         [person] = people
-        send, created = ReportScheduleSend.objects.get_or_create(
+        send, created = ReportScheduleSend.objects.for_org(organization).get_or_create(
             organization=organization, schedule=schedule, month=month
         )
         if not created:
