@@ -120,6 +120,10 @@ class Transfer(TenantModel):
             models.Index(
                 fields=["organization", "-created_at", "-id"], name="transfer_org_created_id"
             ),
+            # Reports' detail lists (the period's allocations): one kind among many usages.
+            models.Index(
+                fields=["organization", "kind", "-created_at"], name="transfer_org_kind_created"
+            ),
             models.Index(fields=["source", "created_at"], name="transfer_source"),
             models.Index(fields=["destination", "created_at"], name="transfer_destination"),
         ]

@@ -33,7 +33,17 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from credit.services.receipts import ISSUER, pdf_text
-from dashboard.reports import DATE, DURATION, MONEY, MONTH, NUMBER, Column, Report, ReportTable
+from dashboard.reports import (
+    DATE,
+    DURATION,
+    MONEY,
+    MONTH,
+    NUMBER,
+    TEXT,
+    Column,
+    Report,
+    ReportTable,
+)
 from dashboard.selectors.filters import report_filters_describe
 from skypemgr.amounts import currency_decimals
 from skypemgr.exports import csv_chunk, spreadsheet_safe
@@ -60,10 +70,23 @@ def _local_date(value) -> datetime.date:
     return value.date() if isinstance(value, datetime.datetime) else value
 
 
+def _kind_of(column: Column, value) -> str:
+    """The column's kind, or TEXT for a value that is not of that kind (a totals line puts
+    "Total" in its first column, whatever it holds)."""
+    if column.kind in NUMERIC:
+        fits = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+    elif column.kind in (DATE, MONTH):
+        fits = isinstance(value, datetime.date)
+    else:
+        return column.kind
+    return column.kind if fits else TEXT
+
+
 def cell_csv(column: Column, value, *, currency: str):
     """`value` as a CSV cell of `column`, in the active language."""
     if value is None or value == "":
         return ""
+    column = Column(column.key, column.label, _kind_of(column, value))
     if column.kind == MONEY:
         return formats.number_format(
             _rounded(value, currency), decimal_pos=currency_decimals(currency), use_l10n=True
@@ -83,6 +106,7 @@ def cell_text(column: Column, value, *, currency: str) -> str:
     """`value` as a person reads it (PDF, email), in the active language."""
     if value is None or value == "":
         return ""
+    column = Column(column.key, column.label, _kind_of(column, value))
     if column.kind == MONEY:
         return str(Money(value, currency))
     if column.kind == NUMBER:
@@ -185,22 +209,23 @@ def _sheet_title(title: str, taken: set[str]) -> str:
 
 
 def _xlsx_cell(sheet, column: Column, value, currency: str, *, bold: bool = False):
+    kind = _kind_of(column, value)
     if value is None or value == "":
         cell = WriteOnlyCell(sheet, value=None)
-    elif column.kind == MONEY:
+    elif kind == MONEY:
         cell = WriteOnlyCell(sheet, value=_rounded(value, currency))
         digits = currency_decimals(currency)
         cell.number_format = "#,##0" + ("." + "0" * digits if digits else "")
-    elif column.kind == NUMBER:
+    elif kind == NUMBER:
         cell = WriteOnlyCell(sheet, value=int(value))
         cell.number_format = "#,##0"
-    elif column.kind == DURATION:
+    elif kind == DURATION:
         cell = WriteOnlyCell(sheet, value=datetime.timedelta(seconds=int(value)))
         cell.number_format = "[h]:mm:ss"
-    elif column.kind == DATE:
+    elif kind == DATE:
         cell = WriteOnlyCell(sheet, value=_local_date(value))
         cell.number_format = _SHORT_DATE
-    elif column.kind == MONTH:
+    elif kind == MONTH:
         cell = WriteOnlyCell(sheet, value=_local_date(value))
         cell.number_format = "mmmm yyyy"
     else:

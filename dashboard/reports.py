@@ -39,8 +39,15 @@ class ReportTable:
     totals: list | None = None
     # Said under the table (what it covers, what it leaves out).
     note: str = ""
-    # For a paged table: the rows on screen are one page; exports get them all.
+    # For a paged table: the rows on screen are one page (a Django Page); exports get them all.
     page: object | None = None
+    # A link for each row (the member, the purchase), or None.
+    links: list | None = None
+    # What each row stands for, where a page links it to something (a category's code).
+    keys: list | None = None
+    # A sortable table's sort ("-total") and how many rows it has in all (every page).
+    sort: str = ""
+    count: int | None = None
 
     def values(self, column_key: str) -> list:
         index = [column.key for column in self.columns].index(column_key)
@@ -78,6 +85,15 @@ class Chart:
     labels: list[str]
     series: list[dict]  # [{"label": ..., "data": [numbers]}]
     table: str  # the key of the ReportTable holding the same numbers
+
+    @property
+    def script_id(self) -> str:
+        return f"chart-data-{self.key}"
+
+    @property
+    def data(self) -> dict:
+        """What static/js/charts.js reads (from a json_script element)."""
+        return {"kind": self.kind, "labels": self.labels, "series": self.series}
 
 
 @dataclass

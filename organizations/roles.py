@@ -59,6 +59,11 @@ ROLE_MATRIX: dict[str, Access] = {
     "organizations:home": same(Role.MEMBER),
     "dashboard:my-account": same(Role.MEMBER),
     "dashboard:leave": same(Role.MEMBER),
+    # Each member's own spend by month (their wallet and usage only).
+    "dashboard:my-spend": Access(read=Role.MEMBER),
+    # Reports: owners, admins and finance read them (the overview and its live part).
+    "dashboard:overview": Access(read=Role.FINANCE),
+    "dashboard:overview-live": Access(read=Role.FINANCE),
     # Reports: finance members, admins and owners download every report, ask for exports and
     # follow them (the files of the organization's exports: see export_job_downloadable), and
     # subscribe themselves to the monthly report by email (owners and admins see who gets it).
@@ -152,4 +157,7 @@ ROLE_MATRIX: dict[str, Access] = {
     "usage:api-key-list": Access(read=Role.ADMIN),
     "usage:api-key-create": same(Role.ADMIN),
     "usage:api-key-revoke": same(Role.ADMIN),
+    # Reports: finance, admins and owners read the monthly and annual reports.
+    "dashboard:report-month": Access(read=Role.FINANCE),
+    "dashboard:report-year": Access(read=Role.FINANCE),
 }

@@ -1,41 +1,19 @@
-"""Reads behind the reports' filters: whom a filter narrows to, the categories a company has
-spent in, and a filter put in words (for files, emails and lists of exports).
+"""Reads behind the reports' filters for exports: whom a filter narrows to (as report_build
+reads it), and a filter put in words (for files, emails and lists of exports).
 
 Always given the organization; never writes.
 """
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from credit.models import MonthlyRollup
 from dashboard.reports import ReportFilters
 from members.models import ListMembership, MemberList
 from organizations.models import Member, Organization
-from usage.selectors.usage import CALL_PREFIX, category_label
+from usage.selectors.usage import category_label
 
 # Every category but calls to one country (see dashboard.forms.CategoryField).
 CALLS = "calls"
-
-
-def report_members(organization: Organization) -> QuerySet[Member]:
-    """The members a report can be narrowed to: everyone who has joined, former members
-    included (their spending stays in the reports). The member picker's "reports" scope."""
-    return Member.objects.for_org(organization).exclude(status=Member.Status.INVITED)
-
-
-def report_member_lists(organization: Organization) -> QuerySet[MemberList]:
-    return MemberList.objects.for_org(organization)
-
-
-def report_call_categories(*, organization: Organization) -> list[str]:
-    """The "call:<country>" categories the organization has spent in, any month: one query
-    over its monthly rollups."""
-    return sorted(
-        MonthlyRollup.objects.for_org(organization)
-        .filter(category__startswith=CALL_PREFIX)
-        .values_list("category", flat=True)
-        .distinct()
-    )
 
 
 def members_filtered(*, organization: Organization, filters: ReportFilters) -> Q:
@@ -53,7 +31,7 @@ def members_filtered(*, organization: Organization, filters: ReportFilters) -> Q
     if filters.department:
         condition &= Q(
             member_id__in=Member.objects.for_org(organization)
-            .filter(department__iexact=filters.department)
+            .filter(department=filters.department)
             .values("pk")
         )
     return condition
@@ -62,6 +40,8 @@ def members_filtered(*, organization: Organization, filters: ReportFilters) -> Q
 def category_name(category: str) -> str:
     if category == CALLS:
         return _("Calls")
+    if category == "sms":
+        return _("Messages (SMS)")
     return category_label(category)
 
 
@@ -73,12 +53,12 @@ def report_filters_describe(
     most (the list's name, the member's)."""
     described = []
     if filters.member_list_id:
-        found = report_member_lists(organization).filter(pk=filters.member_list_id).first()
+        found = MemberList.objects.for_org(organization).filter(pk=filters.member_list_id).first()
         described.append((_("List"), found.name if found else _("(deleted list)")))
     if filters.department:
         described.append((_("Department"), filters.department))
     if filters.member_id:
-        found = report_members(organization).filter(pk=filters.member_id).first()
+        found = Member.objects.for_org(organization).filter(pk=filters.member_id).first()
         described.append((_("Member"), str(found) if found else _("(unknown member)")))
     if filters.category:
         described.append((_("Category"), category_name(filters.category)))

@@ -177,13 +177,7 @@ def report_schedule_send(
 
 
 def _report_link(organization: Organization, month: datetime.date) -> str:
-    """The monthly report's page, or the exports page while the report pages are not there."""
-    from django.urls import NoReverseMatch
-
-    try:
-        url = site_url("dashboard:report-month", org_slug=organization.slug)
-    except NoReverseMatch:
-        return site_url("dashboard:export-list", org_slug=organization.slug)
+    url = site_url("dashboard:report-month", org_slug=organization.slug)
     return f"{url}?month={month:%Y-%m}"
 
 

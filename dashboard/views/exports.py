@@ -57,7 +57,7 @@ def export_list(request):
             job = export_job_request(
                 organization=organization,
                 actor=request.member,
-                period=form.period(kind=data["report"]),
+                period=form.period(),
                 filters=form.filters(),
                 email_when_ready=data["email_when_ready"],
                 language=translation.get_language(),

@@ -1,59 +1,98 @@
-"""Reports as files: the monthly or annual report, as PDF, Excel (XLSX) or CSV (one table).
-
-The query string is the report page's own (dashboard.forms.ReportDownloadForm); a value that
-does not fit answers 400 with what to change, never a file of something else.
-"""
+"""The monthly and annual reports (finance, admins and owners): a summary of the wallets, the
+purchases, the credit and features allocated, and spending by member, list, department and
+category, with charts. The period and the filters live in the address, so a report is shared by
+its link; the members' table sorts and pages there too."""
 
 from django.shortcuts import render
-from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.urls import NoReverseMatch, reverse
 
-from dashboard.exports import report_csv, report_file_name, report_pdf, report_xlsx
-from dashboard.forms import ReportDownloadForm
+from dashboard.forms import ReportQueryForm
+from dashboard.periods import MONTH, YEAR, Period
 from dashboard.selectors.reports import report_build
-from skypemgr.exports import download
 
-DEFAULT_TABLE = "summary"
+# The tables a report shows, in page order (the charts come first).
+MONTH_TABLES = (
+    "summary",
+    "purchases",
+    "allocations",
+    "features",
+    "by_category",
+    "by_member",
+    "by_list",
+    "by_department",
+    "per_day",
+)
+YEAR_TABLES = (
+    "summary",
+    "by_month",
+    "by_category",
+    "by_member",
+    "by_list",
+    "by_department",
+    "purchases",
+    "allocations",
+    "features",
+)
 
 
-def _refused(request, form, errors: list[str]):
+def report_month(request):
+    return _report(request, MONTH)
+
+
+def report_year(request):
+    return _report(request, YEAR)
+
+
+def _report(request, kind: str):
+    organization = request.org
+    form = ReportQueryForm(request.GET, organization=organization, kind=kind)
+    form.is_valid()
+    period = form.period()
+    report = report_build(
+        organization=organization,
+        period=period,
+        filters=form.filters(),
+        sort=form.sort_key(),
+        page=form.page_number(),
+    )
+    url_name = "dashboard:report-year" if kind == YEAR else "dashboard:report-month"
+    base = reverse(url_name, kwargs={"org_slug": organization.slug})
+    categories = report.tables.get("by_category")
+    if categories is not None and not report.filters.category:
+        # Each category narrows the report to itself.
+        categories.links = [
+            f"{base}?{form.query(category=key, page=None)}" for key in categories.keys or []
+        ]
+    current = Period.current(kind, organization)
+    order = YEAR_TABLES if kind == YEAR else MONTH_TABLES
     return render(
         request,
-        "dashboard/report_download_invalid.html",
-        {"errors": errors, "form": form},
-        status=400,
+        "dashboard/report.html",
+        {
+            "form": form,
+            "report": report,
+            "tables": [report.tables[key] for key in order if key in report.tables],
+            "kind": kind,
+            "base": base,
+            "previous_url": f"{base}?{form.query(**{kind: period.previous.param, 'page': None})}",
+            "next_url": (
+                f"{base}?{form.query(**{kind: period.next.param, 'page': None})}"
+                if period.next.start <= current.start
+                else None
+            ),
+            "current_url": f"{base}?{form.query(**{kind: current.param, 'page': None})}",
+            "is_current": period == current,
+            "query": form.query(page=None),
+            "active_tab": "year" if kind == YEAR else "month",
+            "download_url": _download_url(organization, kind, form),
+        },
     )
 
 
-@require_GET
-def report_download(request):
-    """The report asked for, every row of every table (no page), as an attachment named
-    "skypemgr-<slug>-<period>[-<table>].<format>"."""
-    form = ReportDownloadForm(request.GET, organization=request.org)
-    if not form.is_valid():
-        errors = [
-            f"{form.fields[name].label}: {message}" if name in form.fields else str(message)
-            for name, messages in form.errors.items()
-            for message in messages
-        ]
-        return _refused(request, form, errors)
-    report = report_build(
-        organization=request.org, period=form.period(kind=form.kind), filters=form.filters()
-    )
-    file_format = form.cleaned_data["format"]
-    table = ""
-    if file_format == "csv":
-        table = form.cleaned_data["table"] or DEFAULT_TABLE
-        if table not in report.tables:
-            missing = _("This report has no table “%(key)s”.") % {"key": table}
-            return _refused(request, form, [missing])
-        content = report_csv(report, table)
-    elif file_format == "xlsx":
-        content = report_xlsx(report)
-    else:
-        content = report_pdf(report)
-    return download(
-        content,
-        file_name=report_file_name(report, file_format=file_format, table_key=table),
-        file_format=file_format,
-    )
+def _download_url(organization, kind: str, form: ReportQueryForm) -> str | None:
+    """The report's downloads, with its period and filters; a format (and a table) follow."""
+    try:
+        url = reverse("dashboard:report-download", kwargs={"org_slug": organization.slug})
+    except NoReverseMatch:
+        return None
+    return f"{url}?report={kind}&{form.query(page=None, sort=None)}"

@@ -31,6 +31,7 @@ KEY_PAGES = (
     "usage/settings/",
     "rates/",
     "rates/?q=%2B33+6+12+34+56+78",
+    "reports/",
 )
 BLOCKING = ("serious", "critical")
 

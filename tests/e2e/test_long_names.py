@@ -46,6 +46,7 @@ PAGES = (
     "usage/settings/",
     "rates/",
     "rates/?q=%2B44+7911+123456",
+    "reports/",
 )
 
 

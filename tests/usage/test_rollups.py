@@ -69,10 +69,12 @@ def test_check_rollups_reports_a_difference(busy_org):
     DailyRollup.objects.for_org(org).filter(category="call:FR").update(amount=Decimal("9"))
     DailyRollup.objects.for_org(org).filter(category="voicemail").update(amount=Decimal("0"))
     err = StringIO()
-    with pytest.raises(CommandError, match="The rollups have 2 problem"):
+    # Each changed day differs from what it sums up, and from its month's row.
+    with pytest.raises(CommandError, match="The rollups have 4 problem"):
         call_command("check_rollups", organization=org.slug, stderr=err)
     assert "call:FR" in err.getvalue()
     assert "features on" in err.getvalue()
+    assert err.getvalue().count("monthly rollup") == 2
     # Put right for the suite's own check after the test.
     DailyRollup.objects.for_org(org).filter(category="call:FR").update(amount=Decimal("0.2"))
     DailyRollup.objects.for_org(org).filter(category="voicemail").update(
