@@ -149,3 +149,94 @@ class ReportQueryForm(forms.Form):
             pairs["sort"] = self.sort_key()
         pairs.update(changes)
         return urlencode({key: value for key, value in pairs.items() if value not in (None, "")})
+
+
+def _kind_asked(args, kwargs) -> str:
+    """The kind of period the bound data asks for ("report": month or year; month else)."""
+    data = args[0] if args else kwargs.get("data")
+    return YEAR if str((data or {}).get("report") or "") == YEAR else MONTH
+
+
+class ReportDownloadForm(ReportQueryForm):
+    """A report as a file: the report's own query string, plus `report` (month, the default,
+    or year), `format` (pdf, xlsx or csv) and `table` (the table a CSV holds; the summary by
+    default). dashboard.views.downloads answers 400 when any of it does not fit."""
+
+    report = forms.ChoiceField(
+        label=_("Report"),
+        required=False,
+        choices=[(MONTH, _("Monthly")), (YEAR, _("Annual"))],
+        error_messages={"invalid_choice": _("Choose a monthly or an annual report.")},
+    )
+    format = forms.ChoiceField(
+        label=_("Format"),
+        choices=[("pdf", "PDF"), ("xlsx", _("Excel (XLSX)")), ("csv", "CSV")],
+        error_messages={
+            "required": _("Choose PDF, Excel (XLSX) or CSV."),
+            "invalid_choice": _("Choose PDF, Excel (XLSX) or CSV."),
+        },
+    )
+    table = forms.RegexField(
+        label=_("Table"),
+        required=False,
+        regex=r"^[a-z][a-z0-9_]{0,39}\Z",
+        max_length=40,
+        error_messages={
+            "invalid": _("This report has no such table."),
+            "max_length": _("This report has no such table."),
+        },
+    )
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        kwargs.pop("kind", None)
+        super().__init__(*args, organization=organization, kind=_kind_asked(args, kwargs), **kwargs)
+
+
+# What call and message records can be narrowed to (and calls to one country).
+RECORD_CATEGORIES = ("", "calls", "sms")
+
+
+class ExportRequestForm(ReportQueryForm):
+    """The request of every call and message of a month or a year as a file, made in the
+    background: the report's period and filters, categories narrowed to calls and messages,
+    and whether to email the requester when the file is ready."""
+
+    report = forms.ChoiceField(
+        label=_("Period"),
+        choices=[(MONTH, _("A month")), (YEAR, _("A year"))],
+        initial=MONTH,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose a month or a year."),
+            "invalid_choice": _("Choose a month or a year."),
+        },
+    )
+    email_when_ready = forms.BooleanField(
+        label=_("Email me when the file is ready"), required=False, initial=True
+    )
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        kwargs.pop("kind", None)
+        super().__init__(*args, organization=organization, kind=_kind_asked(args, kwargs), **kwargs)
+        category = self.fields["category"]
+        category.label = _("Calls or messages")
+        category.choices = [choice for choice in category.choices if choice[0] in RECORD_CATEGORIES]
+        category.error_messages["invalid_choice"] = _("Choose calls, messages or both.")
+        self.fields["month"].initial = Period.current(MONTH, organization).param
+        self.fields["year"].initial = Period.current(YEAR, organization).param
+        self.order_fields(["report", "month", "year", "list", "department", "member"])
+
+    def _category_field_accepts(self) -> None:
+        # Calls to one country ("call:FR") are calls too; other categories hold no records.
+        value = str(self.data.get("category", "") or "")
+        if value.startswith("call:"):
+            super()._category_field_accepts()
+
+    def clean(self):
+        data = super().clean()
+        # The period's own field must be given: an export is not made of a period guessed.
+        if self.kind == MONTH and "month" not in self.errors and not data.get("month"):
+            self.add_error("month", _("Choose a month as YYYY-MM, such as 2026-11."))
+        if self.kind == YEAR and "year" not in self.errors and not data.get("year"):
+            self.add_error("year", _("Choose a year such as 2026."))
+        return data

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard.views import my_account, my_spend, overview, reports
+from dashboard.views import downloads, exports, my_account, my_spend, overview, reports, schedules
 
 app_name = "dashboard"
 
@@ -13,4 +13,9 @@ org_urlpatterns = [
     path("reports/year/", reports.report_year, name="report-year"),
     path("reports/", overview.overview, name="overview"),
     path("reports/live/", overview.overview_live, name="overview-live"),
+    path("reports/download/", downloads.report_download, name="report-download"),
+    path("reports/exports/", exports.export_list, name="export-list"),
+    path("reports/exports/<int:export_id>/", exports.export_detail, name="export-detail"),
+    path("reports/exports/<int:export_id>/download/", exports.export_file, name="export-file"),
+    path("reports/scheduled/", schedules.schedule, name="schedule"),
 ]

@@ -64,6 +64,14 @@ ROLE_MATRIX: dict[str, Access] = {
     # Reports: owners, admins and finance read them (the overview and its live part).
     "dashboard:overview": Access(read=Role.FINANCE),
     "dashboard:overview-live": Access(read=Role.FINANCE),
+    # Reports: finance members, admins and owners download every report, ask for exports and
+    # follow them (the files of the organization's exports: see export_job_downloadable), and
+    # subscribe themselves to the monthly report by email (owners and admins see who gets it).
+    "dashboard:report-download": Access(read=Role.FINANCE),
+    "dashboard:export-list": same(Role.FINANCE),
+    "dashboard:export-detail": Access(read=Role.FINANCE),
+    "dashboard:export-file": Access(read=Role.FINANCE),
+    "dashboard:schedule": same(Role.FINANCE),
     "organizations:settings": same(Role.ADMIN),
     "organizations:audit-log": Access(read=Role.ADMIN),
     # Members: finance reads the directory, details and lists; admins manage.

@@ -30,8 +30,9 @@ class OutboundMessage(models.Model):
     subject = models.CharField(max_length=998, blank=True)
     body = models.TextField(blank=True)
     html = models.TextField(blank=True)
-    # A file built when the email is sent, e.g. "credit.receipt:42" (see outbox.attachments),
-    # and the name it had then (empty until sent, or when there was nothing left to attach).
+    # The files built when the email is sent, e.g. "credit.receipt:42" (see outbox.attachments;
+    # several are separated by spaces), and the names they had then, one a line (empty until
+    # sent, or when there was nothing left to attach).
     attachment = models.CharField(max_length=200, blank=True)
     attachment_name = models.CharField(max_length=255, blank=True)
     language = models.CharField(max_length=8, blank=True)
@@ -52,3 +53,12 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} to {self.to}: {self.subject or self.body[:40]}"
+
+    @property
+    def attachment_files(self) -> list[tuple[int, str]]:
+        """(position, name) of each file the email names; the name is empty until sent."""
+        names = self.attachment_name.split("\n") if self.attachment_name else []
+        return [
+            (index, names[index] if index < len(names) else "")
+            for index in range(len(self.attachment.split()))
+        ]

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone, translation
 
-from outbox.attachments import attachment_build
+from outbox.attachments import attachments_build
 from outbox.models import OutboundMessage
 from skypemgr import sms
 from skypemgr.after_commit import task_after_commit
@@ -276,10 +276,13 @@ def _send(message: OutboundMessage, mailer: _Mailer) -> str:
         email.attach_alternative(message.html, "text/html")
     if message.attachment:
         with translation.override(message.language or settings.LANGUAGE_CODE):
-            document = attachment_build(message.attachment)
-        if document is not None:
-            email.attach(document.filename, document.content, document.mimetype)
-            message.attachment_name = document.filename[:255]
+            documents = attachments_build(message.attachment)
+        for document in documents:
+            if document is not None:
+                email.attach(document.filename, document.content, document.mimetype)
+        # One name a line, in the order of the references ("" for a file left out).
+        names = [document.filename if document else "" for document in documents]
+        message.attachment_name = "\n".join(names)[:255] if any(names) else ""
     try:
         mailer.send(email)
     except smtplib.SMTPRecipientsRefused as error:

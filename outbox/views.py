@@ -10,7 +10,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
 
-from outbox.attachments import attachment_build
+from outbox.attachments import attachment_build, attachment_references
 from outbox.models import OutboundMessage
 
 
@@ -40,13 +40,16 @@ def outbox_html(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def outbox_attachment(request: HttpRequest, pk: int) -> HttpResponse:
-    """The file an email names, built now as it was when sent (in the email's language)."""
+    """A file an email names (the first, or the `file`-th from 0), built now as it was when
+    sent (in the email's language)."""
     _require_dev_outbox()
     message = get_object_or_404(OutboundMessage, pk=pk, channel=OutboundMessage.Channel.EMAIL)
-    if not message.attachment:
+    references = attachment_references(message.attachment)
+    position = request.GET.get("file", "0")
+    if not (position.isascii() and position.isdigit() and int(position) < len(references)):
         raise Http404
     with translation.override(message.language or settings.LANGUAGE_CODE):
-        document = attachment_build(message.attachment)
+        document = attachment_build(references[int(position)])
     if document is None:
         raise Http404
     response = HttpResponse(document.content, content_type=document.mimetype)

@@ -1,4 +1,5 @@
-"""Every table the product hands out as a file (CSV or XLSX) goes through here.
+"""Every table the product hands out as a file (CSV or XLSX) goes through here (and `download`
+hands out PDFs too).
 
 One rule for all of them: no cell, header included, is ever run by a spreadsheet as a formula.
 CSV is UTF-8 with a BOM (so that Excel reads accents) and ";"-separated in French (Excel in
@@ -7,6 +8,7 @@ never cached by a browser or a proxy.
 """
 
 import csv
+import io
 import re
 import tempfile
 import unicodedata
@@ -21,6 +23,7 @@ from django.utils.http import content_disposition_header
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
 }
 # What a spreadsheet reads as the start of a formula. A tab or carriage return first is
 # trimmed by some programs, leaving the next character to decide.
@@ -78,6 +81,20 @@ def csv_delimiter() -> str:
 def csv_text(dataset: tablib.Dataset) -> str:
     # The BOM tells Excel the file is UTF-8; without it, accents come out garbled.
     return "\ufeff" + dataset.export("csv", delimiter=csv_delimiter())
+
+
+def csv_chunk(rows: Iterable[Sequence], *, headers: Sequence | None = None) -> str:
+    """`rows` as CSV text, ";"- or ","-separated as `csv_delimiter` says, every cell
+    spreadsheet-safe. With `headers`, the start of a file: the BOM, then the headers. A file
+    too long to hold in memory is its first chunk (with headers) followed by the others."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=csv_delimiter())
+    if headers is not None:
+        buffer.write("\ufeff")
+        writer.writerow([spreadsheet_safe(str(header)) for header in headers])
+    for row in rows:
+        writer.writerow([spreadsheet_safe(value) for value in row])
+    return buffer.getvalue()
 
 
 def export_bytes(dataset: tablib.Dataset, file_format: str) -> bytes:

@@ -380,6 +380,23 @@ CELERY_BEAT_SCHEDULE = {
         "task": "subscriptions.release_held_numbers",
         "schedule": crontab(minute=20),
     },
+    # The monthly report by email: due from 6 a.m. on the 1st in each organization's time
+    # zone, so the sweep runs hourly over the days that hold some zone's 1st (UTC); each
+    # (schedule, month) is sent once (a unique row), whatever runs twice.
+    "dashboard-report-schedules": {
+        "task": "dashboard.report_schedule_send_due",
+        "schedule": crontab(minute=5, day_of_month="1,2,3"),
+    },
+    # Exports whose task was lost (the broker was down, the worker died), sent again.
+    "dashboard-export-jobs-stuck": {
+        "task": "dashboard.export_jobs_stuck",
+        "schedule": crontab(minute="*/5"),
+    },
+    # Export files are kept a week.
+    "dashboard-export-jobs-expire": {
+        "task": "dashboard.export_jobs_expire",
+        "schedule": crontab(hour=4, minute=40),
+    },
 }
 
 # --- Call-record API (/api/v1/) ----------------------------------------------------------------

@@ -34,6 +34,7 @@ OBJECT_KWARGS: dict[str, Callable[[Organization], Any]] = {
         factories.SubscriptionFactory(organization=organization).pk
     ),
     "key_id": lambda organization: factories.ApiKeyFactory(organization=organization).pk,
+    "export_id": lambda organization: factories.ExportJobFactory(organization=organization).pk,
 }
 
 
