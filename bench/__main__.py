@@ -3,6 +3,10 @@ database.
 
 python -m bench              # all
 python -m bench tenancy      # those whose name contains "tenancy"
+
+BENCH_KEEPDB=1 keeps the test database between runs (and reuses it), for benchmarks that
+reuse the data they made before (dashboard's seeded organization); the others expect a new
+database.
 """
 
 import importlib
@@ -42,7 +46,11 @@ def main(selection: list[str]) -> int:
     from django.test.utils import setup_databases, setup_test_environment, teardown_databases
 
     setup_test_environment()
-    databases = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+    keep = os.environ.get("BENCH_KEEPDB") == "1"
+    # Not serialized: no test rolls back to it, and a kept database may hold millions of rows.
+    databases = setup_databases(
+        verbosity=0, interactive=False, keepdb=keep, aliases={"default"}, serialized_aliases=set()
+    )
     try:
         package = importlib.import_module("bench")
         for module_info in pkgutil.iter_modules(package.__path__):
@@ -54,7 +62,7 @@ def main(selection: list[str]) -> int:
             print(f"== {name}", flush=True)
             importlib.import_module(f"bench.{name}").run()
     finally:
-        teardown_databases(databases, verbosity=0)
+        teardown_databases(databases, verbosity=0, keepdb=keep)
     return 0
 
 
