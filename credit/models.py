@@ -451,3 +451,51 @@ class LedgerRollup(TenantModel):
             ),
             models.Index(fields=["account", "month"], name="ledger_rollup_account_month"),
         ]
+
+
+class DailyTotal(TenantModel):
+    """DailyRollup summed over the members: what the whole organization spent per day and
+    category, for the reports' days, categories and months (a few hundred rows a month instead
+    of one per member). Written with the daily rows; its writers already hold the usage or the
+    subscriptions account's lock (usage and feature charges), so these shared rows never make
+    two postings wait on each other in a cycle. `check_rollups` proves it."""
+
+    day = models.DateField()
+    category = models.CharField(max_length=16)
+    amount = models.DecimalField(max_digits=19, decimal_places=4, default=0)
+    quantity = models.BigIntegerField(default=0)
+    records = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "day", "category"], name="daily_total_one"
+            ),
+        ]
+
+
+class MemberMonthTotal(TenantModel):
+    """A member's month with the categories folded into the reports' columns: calls (count and
+    seconds), messages, calls and messages' cost, features' cost, and the whole. The members',
+    lists' and departments' tables read one row per member and month. Written with the
+    monthly rows; `check_rollups` proves it."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    month = models.DateField()
+    calls = models.IntegerField(default=0)
+    seconds = models.BigIntegerField(default=0)
+    messages = models.BigIntegerField(default=0)
+    usage = models.DecimalField(max_digits=19, decimal_places=4, default=0)
+    features = models.DecimalField(max_digits=19, decimal_places=4, default=0)
+    amount = models.DecimalField(max_digits=19, decimal_places=4, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "member", "month"], name="member_month_total_one"
+            ),
+            models.CheckConstraint(condition=Q(month__day=1), name="member_month_total_first"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "month"], name="member_month_total_org"),
+        ]

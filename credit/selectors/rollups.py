@@ -5,7 +5,9 @@ records (their cost and any later adjustment, their seconds or parts, their coun
 being the record's start in the organization's time zone. Feature categories ("number",
 "voicemail", "subscription"), per day, against the subscription charges less refunds posted
 that day (the organization's time zone). And each monthly rollup (MonthlyRollup) against the
-sum of its month's daily rollups.
+sum of its month's daily rollups; each organization day total (DailyTotal) against its
+members' daily rollups; and each member month total (MemberMonthTotal) against the member's
+monthly rollups.
 """
 
 from decimal import Decimal
@@ -68,6 +70,58 @@ WHERE days.amount IS DISTINCT FROM months.amount
 ORDER BY 1, 2, 3
 """
 
+_DAY_TOTALS_AGAINST_DAYS = """
+WITH days AS (
+    SELECT day, category, SUM(amount) AS amount, SUM(quantity) AS quantity,
+           SUM(records) AS records
+    FROM credit_dailyrollup WHERE organization_id = %(organization)s
+    GROUP BY 1, 2
+), totals AS (
+    SELECT day, category, amount, quantity, records
+    FROM credit_dailytotal WHERE organization_id = %(organization)s
+)
+SELECT COALESCE(days.day, totals.day), COALESCE(days.category, totals.category),
+       ARRAY[days.amount, days.quantity, days.records]::text,
+       ARRAY[totals.amount, totals.quantity, totals.records]::text
+FROM days FULL OUTER JOIN totals USING (day, category)
+WHERE days.amount IS DISTINCT FROM totals.amount
+   OR days.quantity IS DISTINCT FROM totals.quantity
+   OR days.records IS DISTINCT FROM totals.records
+ORDER BY 1, 2
+"""
+
+_MEMBER_MONTHS_AGAINST_MONTHS = """
+WITH months AS (
+    SELECT member_id, month,
+           SUM(CASE WHEN category LIKE 'call:%%' THEN records ELSE 0 END) AS calls,
+           SUM(CASE WHEN category LIKE 'call:%%' THEN quantity ELSE 0 END) AS seconds,
+           SUM(CASE WHEN category = 'sms' THEN quantity ELSE 0 END) AS messages,
+           SUM(CASE WHEN category LIKE 'call:%%' OR category = 'sms' THEN amount ELSE 0 END)
+               AS usage,
+           SUM(CASE WHEN category LIKE 'call:%%' OR category = 'sms' THEN 0 ELSE amount END)
+               AS features,
+           SUM(amount) AS amount
+    FROM credit_monthlyrollup WHERE organization_id = %(organization)s
+    GROUP BY 1, 2
+), totals AS (
+    SELECT member_id, month, calls, seconds, messages, usage, features, amount
+    FROM credit_membermonthtotal WHERE organization_id = %(organization)s
+)
+SELECT COALESCE(months.member_id, totals.member_id), COALESCE(months.month, totals.month),
+       ARRAY[months.calls, months.seconds, months.messages, months.usage, months.features,
+             months.amount]::text,
+       ARRAY[totals.calls, totals.seconds, totals.messages, totals.usage, totals.features,
+             totals.amount]::text
+FROM months FULL OUTER JOIN totals USING (member_id, month)
+WHERE months.calls IS DISTINCT FROM totals.calls
+   OR months.seconds IS DISTINCT FROM totals.seconds
+   OR months.messages IS DISTINCT FROM totals.messages
+   OR months.usage IS DISTINCT FROM totals.usage
+   OR months.features IS DISTINCT FROM totals.features
+   OR months.amount IS DISTINCT FROM totals.amount
+ORDER BY 1, 2
+"""
+
 
 def rollup_problems(organization: Organization | None = None) -> list[str]:
     """Every difference between the rollups and what they sum up, in words; empty when exact."""
@@ -117,6 +171,16 @@ def _problems_of(organization: Organization) -> list[str]:
         problems.append(
             f"{organization.slug}: member {member} in {month:%Y-%m} ({category}): monthly "
             f"rollup {kept_month}, its days {days} (amount, quantity, records)"
+        )
+    for day, category, days, total in _rows(_DAY_TOTALS_AGAINST_DAYS, organization):
+        problems.append(
+            f"{organization.slug}: the organization on {day} ({category}): day total {total}, "
+            f"its members' days {days} (amount, quantity, records)"
+        )
+    for member, month, months, total in _rows(_MEMBER_MONTHS_AGAINST_MONTHS, organization):
+        problems.append(
+            f"{organization.slug}: member {member} in {month:%Y-%m}: month total {total}, "
+            f"its categories {months} (calls, seconds, messages, usage, features, amount)"
         )
     charged = dict(_rows(_FEATURES_FROM_TRANSFERS, organization))
     rolled = dict(_rows(_FEATURES_FROM_ROLLUPS, organization))

@@ -6,9 +6,12 @@ Written only inside the transaction that moves the money (a ledger movement's `r
 usage that cost nothing, see usage.services.ingest), so a rollup is exact by construction:
 `manage.py check_rollups` proves it against usage records and transfers. Rows are upserted in
 (member, day, category) order, then the monthly ones in (member, month, category) order,
-after the accounts (the ledger's lock order), so that two postings never wait on each other in
-a cycle. Ledger rollups are keyed by account, and written while the posting holds the accounts'
-locks, so they never make a posting wait.
+then the members' month totals, and last the organization's day totals (DailyTotal), whose rows
+every member's postings share: their writers hold the usage account's lock (usage) or the
+subscriptions account's (feature charges and refunds), taken with the accounts, so they queue
+there first. All after the accounts (the ledger's lock order), so that two postings never wait
+on each other in a cycle. Ledger rollups are keyed by account, and written while the posting
+holds the accounts' locks, so they never make a posting wait.
 """
 
 import datetime
@@ -83,6 +86,51 @@ ON CONFLICT (organization_id, account_id, month, kind) DO UPDATE SET
     transfers = credit_ledgerrollup.transfers + excluded.transfers
 """
 
+# The organization's days (DailyTotal): the same entries without the member.
+_UPSERT_DAY_TOTALS = """
+INSERT INTO credit_dailytotal (organization_id, day, category, amount, quantity, records)
+SELECT %s, * FROM unnest(%s::date[], %s::text[], %s::numeric[], %s::bigint[], %s::int[])
+ON CONFLICT (organization_id, day, category) DO UPDATE SET
+    amount = credit_dailytotal.amount + excluded.amount,
+    quantity = credit_dailytotal.quantity + excluded.quantity,
+    records = credit_dailytotal.records + excluded.records
+"""
+
+# The members' months folded into the reports' columns (MemberMonthTotal).
+_UPSERT_MEMBER_MONTHS = """
+INSERT INTO credit_membermonthtotal
+    (organization_id, member_id, month, calls, seconds, messages, usage, features, amount)
+SELECT %s, * FROM unnest(%s::bigint[], %s::date[], %s::int[], %s::bigint[], %s::bigint[],
+                         %s::numeric[], %s::numeric[], %s::numeric[])
+ON CONFLICT (organization_id, member_id, month) DO UPDATE SET
+    calls = credit_membermonthtotal.calls + excluded.calls,
+    seconds = credit_membermonthtotal.seconds + excluded.seconds,
+    messages = credit_membermonthtotal.messages + excluded.messages,
+    usage = credit_membermonthtotal.usage + excluded.usage,
+    features = credit_membermonthtotal.features + excluded.features,
+    amount = credit_membermonthtotal.amount + excluded.amount
+"""
+
+
+def _folded(entries) -> tuple[list, dict]:
+    """The entries by (member, month), as the reports' columns: calls, their seconds,
+    messages, the cost of calls and messages, of features, and the whole."""
+    totals: dict[tuple, list] = {}
+    for entry in entries:
+        total = totals.setdefault(
+            (entry.member_id, entry.day.replace(day=1)),
+            [0, 0, 0, Decimal(0), Decimal(0), Decimal(0)],
+        )
+        is_call = entry.category.startswith("call:")
+        if is_call:
+            total[0] += entry.records
+            total[1] += entry.quantity
+        elif entry.category == SMS:
+            total[2] += entry.quantity
+        total[3 if is_call or entry.category == SMS else 4] += entry.amount
+        total[5] += entry.amount
+    return sorted(totals), totals
+
 
 def _summed(entries, key_of) -> tuple[list, dict]:
     totals: dict[tuple, list] = {}
@@ -110,17 +158,39 @@ def _upsert(cursor, sql: str, organization: Organization, keys: list, totals: di
 
 
 def rollups_add(organization: Organization, entries: Sequence[RollupEntry]) -> None:
-    """Add `entries` to the organization's daily and monthly rollups. Must run inside the
-    transaction that posts what they stand for. Entries for the same row are summed first."""
+    """Add `entries` to the organization's daily and monthly rollups, the members' month
+    totals and the organization's day totals. Must run inside the transaction that posts what
+    they stand for. Entries for the same row are summed first."""
     if not entries:
         return
     days, day_totals = _summed(entries, lambda e: (e.member_id, e.day, e.category))
     months, month_totals = _summed(
         entries, lambda e: (e.member_id, e.day.replace(day=1), e.category)
     )
+    members_months, folded = _folded(entries)
+    totals_days, day_sums = _summed(entries, lambda e: (e.day, e.category))
     with connection.cursor() as cursor:
         _upsert(cursor, _UPSERT, organization, days, day_totals)
         _upsert(cursor, _UPSERT_MONTHS, organization, months, month_totals)
+        cursor.execute(
+            _UPSERT_MEMBER_MONTHS,
+            [
+                organization.pk,
+                [key[0] for key in members_months],
+                [key[1] for key in members_months],
+                *([folded[key][index] for key in members_months] for index in range(6)),
+            ],
+        )
+        # Last: the organization's own rows, shared by every member's postings.
+        cursor.execute(
+            _UPSERT_DAY_TOTALS,
+            [
+                organization.pk,
+                [key[0] for key in totals_days],
+                [key[1] for key in totals_days],
+                *([day_sums[key][index] for key in totals_days] for index in range(3)),
+            ],
+        )
 
 
 def ledger_rollups_add(organization: Organization, transfers: Sequence, *, month) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, Subquery, Sum
+from django.db.models import Count, Min, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -24,11 +24,8 @@ from organizations.models import Member, Organization
 from usage.models import UsageRecord
 
 ACTIVITY_SHOWN = 15
-# The activity feed reads the transfers of the kinds it shows, from the last ACTIVITY_DAYS
-# days, along the (organization, created_at, id) index, by windows of ACTIVITY_SCAN transfers
-# (ACTIVITY_WINDOWS at most: postings to thousands of members are counted, not read).
-ACTIVITY_SCAN = 300
-ACTIVITY_WINDOWS = 3
+# The activity feed reads the postings of the kinds it shows from the last ACTIVITY_DAYS days
+# (postings to thousands of members are counted in the database, not read).
 ACTIVITY_DAYS = 90
 ACTIVITY_KINDS = (
     Transfer.Kind.PURCHASE,
@@ -149,60 +146,44 @@ def large_call_threshold(*, organization: Organization, since: datetime.datetime
 
 
 def _postings(organization: Organization, since: datetime.datetime, limit: int) -> list[Activity]:
-    """The latest `limit` postings of ACTIVITY_KINDS, each as one line.
+    """The latest `limit` postings of ACTIVITY_KINDS, each as one line (an allocation to a
+    thousand members is one line with its count and total).
 
-    Read by windows of ACTIVITY_SCAN transfers along the (organization, created_at, id)
-    index. The postings at a full window's edge may go on past it (an allocation to
-    everyone): they are counted whole with one aggregate, and the next window starts before
-    them. At most ACTIVITY_WINDOWS windows: two queries each, one when the first is not full.
-    """
-    postings = Transfer.objects.for_org(organization).filter(
-        kind__in=ACTIVITY_KINDS, created_at__gte=since
+    Two queries: the postings themselves, grouped in the database by (moment, kind, actor)
+    over the period's transfers of those kinds (the (organization, kind, created_at) index);
+    then each posting's first transfer, to name its actor (and the member of a one-transfer
+    posting)."""
+    grouped = list(
+        Transfer.objects.for_org(organization)
+        .filter(kind__in=ACTIVITY_KINDS, created_at__gte=since)
+        .values("created_at", "kind", "actor_id")
+        .annotate(count=Count("pk"), total=Sum("amount"), first=Min("pk"))
+        .order_by("-created_at", "-first")[:limit]
     )
+    # Each posting's first transfer: its actor, and the member of a one-transfer posting.
+    firsts = {
+        transfer.pk: transfer
+        for transfer in Transfer.objects.for_org(organization)
+        .filter(pk__in=[group["first"] for group in grouped])
+        .select_related("actor", "source__member", "destination__member")
+    }
     currency = organization.currency
-    items: list[Activity] = []
-    before = None
-    for _window in range(ACTIVITY_WINDOWS):
-        window = postings if before is None else postings.filter(created_at__lt=before)
-        transfers = list(
-            window.select_related("actor", "source__member", "destination__member").order_by(
-                "-created_at", "-id"
-            )[:ACTIVITY_SCAN]
+    items = []
+    for group in grouped:
+        first = firsts.get(group["first"])
+        transfer = first if group["count"] == 1 else None
+        items.append(
+            Activity(
+                kind=group["kind"],
+                at=group["created_at"],
+                amount=Money(group["total"], currency),
+                actor=first.actor if first else None,
+                count=group["count"],
+                member=_member_of(transfer) if transfer else None,
+                memo=transfer.memo if transfer else "",
+            )
         )
-        groups: dict[tuple, list[Transfer]] = {}
-        for transfer in transfers:
-            key = (transfer.created_at, transfer.kind, transfer.actor_id)
-            groups.setdefault(key, []).append(transfer)
-        full = len(transfers) == ACTIVITY_SCAN
-        whole: dict[tuple, tuple[int, Decimal]] = {}
-        if full:
-            before = transfers[-1].created_at
-            edge = (
-                window.filter(created_at=before)
-                .values_list("kind", "actor_id")
-                .annotate(count=Count("pk"), total=Sum("amount"))
-                .order_by()
-            )
-            for kind, actor_id, count, total in edge:
-                whole[(before, kind, actor_id)] = (count, total)
-                groups.setdefault((before, kind, actor_id), [])
-        for key, group in groups.items():
-            count, total = whole.get(key) or (len(group), sum(t.amount.amount for t in group))
-            first = group[0] if group else None
-            items.append(
-                Activity(
-                    kind=key[1],
-                    at=key[0],
-                    amount=Money(total, currency),
-                    actor=first.actor if first else None,
-                    count=count,
-                    member=_member_of(first) if first and count == 1 else None,
-                    memo=first.memo if first and count == 1 else "",
-                )
-            )
-        if len(items) >= limit or not full:
-            break
-    return items[:limit]
+    return items
 
 
 def _member_of(transfer: Transfer) -> Member | None:

@@ -3,8 +3,8 @@ balances, the spending rollups and a few bounded lists.
 
 Every read is given the organization and costs a fixed number of queries, whatever the number
 of members, transfers or calls: totals come from the accounts' cached balances and from the
-rollups (DailyRollup, MonthlyRollup), never from raw usage; lists (activity, alerts, members
-near their cap) are LIMIT queries along an index. `overview_build` reads it all (twelve queries;
+rollups (DailyTotal, MonthlyRollup), never from raw usage; lists (activity, alerts, members
+near their cap) are LIMIT queries along an index. `overview_build` reads it all (thirteen queries;
 the activity feed is in dashboard.selectors.activity); the parts are usable on their own.
 
 Days and months are the organization's (its time zone), like the rollups'.
@@ -30,7 +30,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from djmoney.money import Money
 
-from credit.models import Account, CreditSettings, DailyRollup, MonthlyRollup, Purchase
+from credit.models import Account, CreditSettings, DailyTotal, MonthlyRollup, Purchase
 from credit.selectors.ledger import organization_balances
 from credit.selectors.settings import credit_settings
 from dashboard.periods import today_of
@@ -99,9 +99,9 @@ class Spend:
 
 
 def overview_spend(*, organization: Organization, today: datetime.date | None = None) -> Spend:
-    """Spend from the rollups, in two queries: whole months from MonthlyRollup (this month's
-    row holds its days so far), days from DailyRollup (today, the same day last year, last
-    year's month up to that day, and the last 30 days).
+    """Spend from the organization's day totals (DailyTotal), in two queries: this month, this
+    year and last year's whole months, then the single days (today, the same day last year,
+    last year's month up to that day, and the last 30 days).
 
     This year is January 1 to today; last year, January 1 to the same date last year: its
     whole months from the monthly rows, then its part month from the daily rows."""
@@ -112,17 +112,17 @@ def overview_spend(*, organization: Organization, today: datetime.date | None = 
     last_year_month = last_year_day.replace(day=1)
     last_year = year.replace(year=year.year - 1)
     months = (
-        MonthlyRollup.objects.for_org(organization)
-        .filter(month__gte=last_year, month__lte=month)
+        DailyTotal.objects.for_org(organization)
+        .filter(day__gte=last_year, day__lte=today)
         .aggregate(
-            this_month=Sum("amount", filter=Q(month=month)),
-            this_year=Sum("amount", filter=Q(month__gte=year)),
-            last_year_before=Sum("amount", filter=Q(month__lt=last_year_month)),
+            this_month=Sum("amount", filter=Q(day__gte=month)),
+            this_year=Sum("amount", filter=Q(day__gte=year)),
+            last_year_before=Sum("amount", filter=Q(day__lt=last_year_month)),
         )
     )
     recent_from = today - datetime.timedelta(days=FORECAST_DAYS)
     days = (
-        DailyRollup.objects.for_org(organization)
+        DailyTotal.objects.for_org(organization)
         .filter(
             Q(day__gte=last_year_month, day__lte=last_year_day)
             | Q(day__gte=recent_from, day__lte=today)
@@ -391,7 +391,7 @@ class Overview:
 
 
 def overview_build(*, organization: Organization, now: datetime.datetime | None = None) -> Overview:
-    """The whole overview, in a fixed number of queries (about twelve), whatever the size of
+    """The whole overview, in a fixed number of queries (about thirteen), whatever the size of
     the organization."""
     now = now or timezone.now()
     today = today_of(organization)

@@ -19,6 +19,7 @@ from decimal import Decimal
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -147,6 +148,20 @@ class _Scope:
             )
             params += [self.organization.pk, self.filters.department]
         return "".join(f" AND {condition}" for condition in conditions), params
+
+    @property
+    def days_table(self) -> str:
+        """Where the days are: the organization's totals, or the members' rows when the report
+        narrows to some members."""
+        return "credit_dailyrollup" if self.filters.narrows_members else "credit_dailytotal"
+
+    @property
+    def months_source(self) -> tuple[str, str]:
+        """(table, date column) of the spending by category and month: the organization's day
+        totals (a few hundred rows a month), or the members' monthly rows when narrowed."""
+        if self.filters.narrows_members:
+            return "credit_monthlyrollup", "month"
+        return "credit_dailytotal", "day"
 
     def category_sql(self, column: str = "category") -> tuple[str, list]:
         category = self.filters.category
@@ -286,10 +301,11 @@ def _by_month_table(scope: _Scope, period: Period, flows: dict) -> ReportTable:
     members, params = scope.members_sql()
     categories, category_params = scope.category_sql()
     spent = defaultdict(Decimal)
+    table, column = scope.months_source
     for month, amount in scope.rows(
         f"""
-        SELECT month, SUM(amount) FROM credit_monthlyrollup
-        WHERE organization_id = %s AND month >= %s AND month < %s{members}{categories}
+        SELECT date_trunc('month', {column})::date, SUM(amount) FROM {table}
+        WHERE organization_id = %s AND {column} >= %s AND {column} < %s{members}{categories}
         GROUP BY 1
         """,
         [
@@ -412,7 +428,7 @@ def _per_day_table(scope: _Scope, period: Period) -> ReportTable:
         row[0]: list(row[1:])
         for row in scope.rows(
             f"""
-            SELECT day, {_split()} FROM credit_dailyrollup
+            SELECT day, {_split()} FROM {scope.days_table}
             WHERE organization_id = %s AND day >= %s AND day < %s{members}{categories}
             GROUP BY 1
             """,
@@ -448,10 +464,11 @@ def _category_label(category: str) -> str:
 def _by_category_table(scope: _Scope, period: Period) -> ReportTable:
     members, params = scope.members_sql()
     categories, category_params = scope.category_sql()
+    table, column = scope.months_source
     found = scope.rows(
         f"""
-        SELECT category, SUM(records), SUM(quantity), SUM(amount) FROM credit_monthlyrollup
-        WHERE organization_id = %s AND month >= %s AND month < %s{members}{categories}
+        SELECT category, SUM(records), SUM(quantity), SUM(amount) FROM {table}
+        WHERE organization_id = %s AND {column} >= %s AND {column} < %s{members}{categories}
         GROUP BY 1 HAVING SUM(amount) <> 0 OR SUM(records) <> 0
         ORDER BY 4 DESC, 1
         """,
@@ -521,14 +538,19 @@ def _member_figures(scope: _Scope, period: Period) -> list[tuple]:
     departments' tables all read these rows (a thousand members are a thousand short rows)."""
     members, params = scope.members_sql("rollup.member_id")
     categories, category_params = scope.category_sql("rollup.category")
+    name = """COALESCE(NULLIF(member.display_name, ''), NULLIF(member.email, ''),
+                        member.username, '')"""
+    if categories:
+        figures = f"{_split('rollup')} FROM credit_monthlyrollup rollup"
+    else:
+        # No category to pick: the members' month totals, one row each.
+        figures = """
+            SUM(rollup.calls), SUM(rollup.seconds), SUM(rollup.messages), SUM(rollup.usage),
+            SUM(rollup.features), SUM(rollup.amount)
+            FROM credit_membermonthtotal rollup"""
     return scope.rows(
         f"""
-        SELECT rollup.member_id,
-               COALESCE(NULLIF(member.display_name, ''), NULLIF(member.email, ''),
-                        member.username, ''),
-               member.department,
-               {_split("rollup")}
-        FROM credit_monthlyrollup rollup
+        SELECT rollup.member_id, {name}, member.department, {figures}
         JOIN organizations_member member ON member.id = rollup.member_id
         WHERE rollup.organization_id = %s AND rollup.month >= %s AND rollup.month < %s
               {members}{categories}
@@ -708,7 +730,11 @@ def _allocations_table(scope: _Scope, period: Period, *, page: int | None) -> Re
             created_at__lt=end,
         )
         .select_related("source__member", "destination__member", "actor")
-        .order_by("-created_at", "-id")
+        # Newest first, by an expression the (organization, created_at) index cannot give:
+        # walking that index back from the month's end would step over every usage transfer
+        # of the month; the (organization, kind, created_at) index finds the few allocations
+        # and they are sorted.
+        .order_by(Coalesce("created_at", "created_at").desc(), "-id")
     )
     if scope.filters.narrows_members:
         ids = _filtered_member_ids(scope)

@@ -69,12 +69,14 @@ def test_check_rollups_reports_a_difference(busy_org):
     DailyRollup.objects.for_org(org).filter(category="call:FR").update(amount=Decimal("9"))
     DailyRollup.objects.for_org(org).filter(category="voicemail").update(amount=Decimal("0"))
     err = StringIO()
-    # Each changed day differs from what it sums up, and from its month's row.
-    with pytest.raises(CommandError, match="The rollups have 4 problem"):
+    # Each changed day differs from what it sums up, from its month's row and from the
+    # organization's day total.
+    with pytest.raises(CommandError, match="The rollups have 6 problem"):
         call_command("check_rollups", organization=org.slug, stderr=err)
     assert "call:FR" in err.getvalue()
     assert "features on" in err.getvalue()
     assert err.getvalue().count("monthly rollup") == 2
+    assert err.getvalue().count("day total") == 2
     # Put right for the suite's own check after the test.
     DailyRollup.objects.for_org(org).filter(category="call:FR").update(amount=Decimal("0.2"))
     DailyRollup.objects.for_org(org).filter(category="voicemail").update(

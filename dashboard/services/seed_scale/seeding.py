@@ -154,7 +154,13 @@ def _seed(spec: ScaleSpec, rng: random.Random, password: str, clock: _Clock) -> 
     _analyze("credit_transfer", "credit_account", "subscriptions_renewal")
     totals.totals_compute(organization=organization)
     usage.scratch_tables_drop()
-    _analyze("credit_dailyrollup", "credit_monthlyrollup", "credit_ledgerrollup")
+    _analyze(
+        "credit_dailyrollup",
+        "credit_monthlyrollup",
+        "credit_dailytotal",
+        "credit_membermonthtotal",
+        "credit_ledgerrollup",
+    )
     clock.step("rollups and balances")
     return SeedSummary(organization=organization, owner=crowd.owner, finance=crowd.finance)
 

@@ -51,6 +51,29 @@ GROUP BY 2, 3, 4
 ORDER BY 2, 3, 4
 """
 
+_DAY_TOTALS = """
+INSERT INTO credit_dailytotal (organization_id, day, category, amount, quantity, records)
+SELECT %(organization)s, day, category, SUM(amount), SUM(quantity), SUM(records)
+FROM credit_dailyrollup WHERE organization_id = %(organization)s
+GROUP BY 2, 3
+ORDER BY 2, 3
+"""
+
+_MEMBER_MONTHS = """
+INSERT INTO credit_membermonthtotal
+    (organization_id, member_id, month, calls, seconds, messages, usage, features, amount)
+SELECT %(organization)s, member_id, month,
+       SUM(CASE WHEN category LIKE 'call:%%' THEN records ELSE 0 END),
+       SUM(CASE WHEN category LIKE 'call:%%' THEN quantity ELSE 0 END),
+       SUM(CASE WHEN category = 'sms' THEN quantity ELSE 0 END),
+       SUM(CASE WHEN category LIKE 'call:%%' OR category = 'sms' THEN amount ELSE 0 END),
+       SUM(CASE WHEN category LIKE 'call:%%' OR category = 'sms' THEN 0 ELSE amount END),
+       SUM(amount)
+FROM credit_monthlyrollup WHERE organization_id = %(organization)s
+GROUP BY 2, 3
+ORDER BY 2, 3
+"""
+
 _LEDGER = """
 INSERT INTO credit_ledgerrollup (
     organization_id, account_id, account_kind, month, kind, amount_in, amount_out, transfers
@@ -91,5 +114,5 @@ def totals_compute(*, organization: Organization) -> None:
     (it has none yet: a new organization)."""
     parameters = {"organization": organization.pk, "zone": organization.time_zone}
     with connection.cursor() as cursor:
-        for statement in (_DAILY, _MONTHLY, _LEDGER, _BALANCES):
+        for statement in (_DAILY, _MONTHLY, _DAY_TOTALS, _MEMBER_MONTHS, _LEDGER, _BALANCES):
             cursor.execute(statement, parameters)
