@@ -120,9 +120,13 @@ class Transfer(TenantModel):
             models.Index(
                 fields=["organization", "-created_at", "-id"], name="transfer_org_created_id"
             ),
-            # Reports' detail lists (the period's allocations): one kind among many usages.
+            # The transfers that are not usage (purchases, allocations, charges: a few among a
+            # million calls), newest first: the reports' lists and the activity feed, whose
+            # queries say `kind <> 'usage'` for the database to use it.
             models.Index(
-                fields=["organization", "kind", "-created_at"], name="transfer_org_kind_created"
+                fields=["organization", "-created_at", "-id"],
+                condition=~Q(kind="usage"),
+                name="transfer_org_not_usage",
             ),
             models.Index(fields=["source", "created_at"], name="transfer_source"),
             models.Index(fields=["destination", "created_at"], name="transfer_destination"),

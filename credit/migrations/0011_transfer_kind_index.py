@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='transfer',
-            index=models.Index(fields=['organization', 'kind', '-created_at'], name='transfer_org_kind_created'),
+            index=models.Index(condition=models.Q(('kind', 'usage'), _negated=True), fields=['organization', '-created_at', '-id'], name='transfer_org_not_usage'),
         ),
     ]

@@ -150,12 +150,14 @@ def _postings(organization: Organization, since: datetime.datetime, limit: int) 
     thousand members is one line with its count and total).
 
     Two queries: the postings themselves, grouped in the database by (moment, kind, actor)
-    over the period's transfers of those kinds (the (organization, kind, created_at) index);
+    over the period's transfers of those kinds (the index of the transfers that are not usage);
     then each posting's first transfer, to name its actor (and the member of a one-transfer
     posting)."""
     grouped = list(
         Transfer.objects.for_org(organization)
         .filter(kind__in=ACTIVITY_KINDS, created_at__gte=since)
+        # For the index of the transfers that are not usage (credit.models.Transfer).
+        .exclude(kind=Transfer.Kind.USAGE)
         .values("created_at", "kind", "actor_id")
         .annotate(count=Count("pk"), total=Sum("amount"), first=Min("pk"))
         .order_by("-created_at", "-first")[:limit]

@@ -19,7 +19,6 @@ from decimal import Decimal
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Q
-from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -191,7 +190,7 @@ def _ledger_flows(scope: _Scope, period: Period) -> dict:
         SELECT rollup.month, rollup.account_kind, rollup.kind,
                SUM(rollup.amount_in - rollup.amount_out)
         FROM credit_ledgerrollup rollup
-        JOIN credit_account account ON account.id = rollup.account_id
+        {"JOIN credit_account account ON account.id = rollup.account_id" if members else ""}
         WHERE rollup.organization_id = %s AND rollup.month >= %s
           AND rollup.account_kind = ANY(%s){members}
         GROUP BY 1, 2, 3
@@ -729,12 +728,11 @@ def _allocations_table(scope: _Scope, period: Period, *, page: int | None) -> Re
             created_at__gte=start,
             created_at__lt=end,
         )
+        # Said again for the database: the index of the transfers that are not usage gives
+        # them newest first without stepping over the month's calls.
+        .exclude(kind=Transfer.Kind.USAGE)
         .select_related("source__member", "destination__member", "actor")
-        # Newest first, by an expression the (organization, created_at) index cannot give:
-        # walking that index back from the month's end would step over every usage transfer
-        # of the month; the (organization, kind, created_at) index finds the few allocations
-        # and they are sorted.
-        .order_by(Coalesce("created_at", "created_at").desc(), "-id")
+        .order_by("-created_at", "-id")
     )
     if scope.filters.narrows_members:
         ids = _filtered_member_ids(scope)
