@@ -32,6 +32,11 @@ KEY_PAGES = (
     "rates/",
     "rates/?q=%2B33+6+12+34+56+78",
     "reports/",
+    "reports/month/",
+    "reports/year/",
+    "reports/exports/",
+    "reports/scheduled/",
+    "me/spend/",
 )
 BLOCKING = ("serious", "critical")
 

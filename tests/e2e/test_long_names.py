@@ -47,6 +47,11 @@ PAGES = (
     "rates/",
     "rates/?q=%2B44+7911+123456",
     "reports/",
+    "reports/month/",
+    "reports/year/",
+    "reports/exports/",
+    "reports/scheduled/",
+    "me/spend/",
 )
 
 
