@@ -13,6 +13,7 @@
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from dashboard.periods import MONTH, YEAR
 from organizations.models import Member, TenantModel
@@ -25,10 +26,10 @@ class ExportJob(TenantModel):
     class Status(models.TextChoices):
         QUEUED = "queued", _("Waiting")
         RUNNING = "running", _("In progress")
-        DONE = "done", _("Ready")
+        DONE = "done", pgettext_lazy("an export", "Ready")
         FAILED = "failed", _("Failed")
         # Done, and its file deleted after a week.
-        EXPIRED = "expired", _("Expired")
+        EXPIRED = "expired", pgettext_lazy("an export", "Expired")
 
     class PeriodKind(models.TextChoices):
         MONTH = MONTH, _("Month")

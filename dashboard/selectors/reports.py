@@ -364,7 +364,7 @@ def _by_month_table(scope: _Scope, period: Period, flows: dict) -> ReportTable:
         ],
         note=_(
             "Spend is usage and features, net of refunds, as the members' rows count it; "
-            "purchases, usage and charges are what the balances paid."
+            "purchases, usage and charges are what the balances received and paid."
         ),
     )
 
