@@ -547,13 +547,18 @@ def _member_figures(scope: _Scope, period: Period) -> list[tuple]:
             SUM(rollup.calls), SUM(rollup.seconds), SUM(rollup.messages), SUM(rollup.usage),
             SUM(rollup.features), SUM(rollup.amount)
             FROM credit_membermonthtotal rollup"""
+    # Summed per member first, then named: a year is a dozen rows per member.
     return scope.rows(
         f"""
-        SELECT rollup.member_id, {name}, member.department, {figures}
-        JOIN organizations_member member ON member.id = rollup.member_id
-        WHERE rollup.organization_id = %s AND rollup.month >= %s AND rollup.month < %s
-              {members}{categories}
-        GROUP BY 1, 2, 3
+        SELECT spent.member_id, {name}, member.department, spent.calls, spent.seconds,
+               spent.messages, spent.usage, spent.features, spent.amount
+        FROM (
+            SELECT rollup.member_id, {figures}
+            WHERE rollup.organization_id = %s AND rollup.month >= %s AND rollup.month < %s
+                  {members}{categories}
+            GROUP BY 1
+        ) AS spent(member_id, calls, seconds, messages, usage, features, amount)
+        JOIN organizations_member member ON member.id = spent.member_id
         """,
         [scope.organization.pk, period.start, period.end, *params, *category_params],
     )
