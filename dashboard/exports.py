@@ -346,8 +346,22 @@ def _fit(pdf: FPDF, text: str, width: float) -> str:
     return text[:low].rstrip() + _ELLIPSIS
 
 
-def _widths(pdf: FPDF, columns: list[Column]) -> list[float]:
-    fixed = [_PDF_WIDTHS.get(column.kind) for column in columns]
+def _widths(pdf: FPDF, columns: list[Column], lines: list[list[str]]) -> list[float]:
+    """Each figure column as wide as its widest value and its heading's longest word (at least
+    its kind's width), so that no figure is cut and no word broken; text columns share what is
+    left."""
+    room = 2 * pdf.c_margin
+    fixed = []
+    for index, column in enumerate(columns):
+        width = _PDF_WIDTHS.get(column.kind)
+        if width is not None:
+            pdf.set_font("Helvetica", "B", 9)
+            values = (pdf_text(line[index]) for line in lines if index < len(line))
+            width = max(width, max(map(pdf.get_string_width, values), default=0) + room)
+            pdf.set_font("Helvetica", "B", 8)
+            words = pdf_text(str(column.label)).split()
+            width = max(width, max(map(pdf.get_string_width, words), default=0) + room)
+        fixed.append(width)
     texts = fixed.count(None)
     left = pdf.epw - sum(width for width in fixed if width)
     text_width = max(left / texts, _TEXT_MIN) if texts else 0
@@ -390,20 +404,24 @@ def _pdf_heading(pdf: FPDF, cells: list[tuple[str, float, bool]]) -> None:
 
 
 def _pdf_table(pdf: FPDF, table: ReportTable, currency: str) -> None:
-    widths = _widths(pdf, table.columns)
+    def texts(values) -> list[str]:
+        return [
+            cell_text(column, value, currency=currency)
+            for column, value in zip(table.columns, values, strict=False)
+        ]
+
+    lines = [texts(row) for row in table.rows]
+    totals = _totals(table)
+    total_line = texts(totals) if totals is not None else None
+    widths = _widths(pdf, table.columns, [*lines, *([total_line] if total_line else [])])
     right = [column.kind in NUMERIC for column in table.columns]
     heading = [
         (str(column.label), width, is_right)
         for column, width, is_right in zip(table.columns, widths, right, strict=True)
     ]
 
-    def cells(values) -> list[tuple[str, float, bool]]:
-        return [
-            (cell_text(column, value, currency=currency), width, is_right)
-            for column, value, width, is_right in zip(
-                table.columns, values, widths, right, strict=False
-            )
-        ]
+    def cells(line: list[str]) -> list[tuple[str, float, bool]]:
+        return list(zip(line, widths, right, strict=False))
 
     # The title stays with the heading and a first row.
     if pdf.will_page_break(10 + 3 * _ROW):
@@ -417,16 +435,15 @@ def _pdf_table(pdf: FPDF, table: ReportTable, currency: str) -> None:
         pdf.set_text_color(*_MUTED)
         pdf.cell(0, _ROW, pdf_text(_("Nothing in this period.")), new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(*_INK)
-    for row in table.rows:
+    for line in lines:
         if pdf.will_page_break(_ROW):
             pdf.add_page()
             _pdf_heading(pdf, heading)
-        _pdf_row(pdf, cells(row))
-    totals = _totals(table)
-    if totals is not None:
+        _pdf_row(pdf, cells(line))
+    if total_line is not None:
         if pdf.will_page_break(_ROW):
             pdf.add_page()
-        _pdf_row(pdf, cells(totals), bold=True, top=True)
+        _pdf_row(pdf, cells(total_line), bold=True, top=True)
     if table.note:
         pdf.ln(1)
         pdf.set_font("Helvetica", "", 8)

@@ -269,6 +269,21 @@ def test_the_pdf_folds_other_alphabets_and_cuts_long_names(report):
     assert len(cut) < 100
 
 
+def test_big_figures_and_long_heading_words_are_never_cut(report):
+    table = report.tables["by_member"]
+    table.columns[1] = Column("calls", "Appels, SMS ou prélèvements", NUMBER)
+    table.rows = [["Alice Martin", 1_052_702_123, 153_989_348, Decimal("126017.55")]]
+    table.totals = ["", 1_052_702_123, 153_989_348, Decimal("9876543210.98")]
+
+    text = pdf_strings(report_pdf(report))
+
+    assert "prélèvements" in text, "the heading's longest word on one line"
+    assert "42774:49:08" in text, "over ten thousand hours, whole"
+    assert "1,052,702,123" in text
+    assert "€9,876,543,210.98" in text
+    assert not [string for string in text if string.endswith("…")]
+
+
 def test_a_long_table_goes_over_pages_with_its_heading_again(report):
     table = report.tables["by_member"]
     table.rows = [[f"Member {n}", n, n * 60, Decimal(n)] for n in range(120)]
