@@ -674,6 +674,41 @@ def test_filters_combine(teams):
     )
 
 
+def test_members_are_named_as_everywhere_else_whatever_they_gave(db):
+    """A member known by a number, an address or a username only reads the same in the
+    members' table, the allocations and the features as on their profile."""
+    organization, owner, _people = _company_of([])
+    by_phone = MemberFactory(
+        organization=organization, display_name="", email="", phone="+33612345678", username=""
+    )
+    by_email = MemberFactory(
+        organization=organization, display_name="", email="zoe@example.com", username="zoe"
+    )
+    by_username = MemberFactory(
+        organization=organization, display_name="", email="", username="نور‎ 🎧"
+    )
+    people = [by_phone, by_email, by_username]
+    with time_machine.travel(paris(2026, 1, 5, 10), tick=False):
+        bought(organization, owner, 100)
+        _allocate(organization, owner, people, 5)
+        _feature(organization, owner, people)
+    with time_machine.travel(paris(2026, 1, 20, 10), tick=False):
+        _ingest(organization, *(call(person, "+33123456789", 60) for person in people))
+
+    report = report_build(organization=organization, period=_month(2026, 1))
+
+    names = sorted(str(person) for person in people)
+    assert names == sorted(["+33612345678", "zoe@example.com", "نور‎ 🎧"])
+    assert sorted(row[0] for row in report.tables["by_member"].rows) == names
+    assert sorted(row[2] for row in report.tables["allocations"].rows) == names
+    assert {row[3] for row in report.tables["allocations"].rows} == {"Owen Owner"}
+    assert sorted(row[3] for row in report.tables["features"].rows) == names
+    assert {row[4] for row in report.tables["features"].rows} == {"Owen Owner"}
+    assert {row[1] for row in report.tables["features"].rows} == {
+        str(Plan.objects.get(code="voicemail"))
+    }
+
+
 # --- 4. Sorting and paging the members' table ---------------------------------------------------
 
 
