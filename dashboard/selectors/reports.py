@@ -684,9 +684,13 @@ def _paged(queryset, page: int | None, *, fields: tuple[str, ...] = ()):
     current = Paginator(queryset, PAGE_SIZE).get_page(page)
     if not fields:
         return list(current.object_list), current
-    if not current.paginator.count:
-        return [], current
-    return list(found[current.start_index() - 1 : current.end_index()]), current
+    # The page holds the values read (a page is true when it has rows: templates ask it).
+    current.object_list = (
+        list(found[current.start_index() - 1 : current.end_index()])
+        if current.paginator.count
+        else []
+    )
+    return current.object_list, current
 
 
 def _purchases_table(scope: _Scope, period: Period, *, page: int | None) -> ReportTable:
