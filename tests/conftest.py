@@ -13,6 +13,64 @@ from tests.staff import admin_client
 from tests.subscriptions.twilio_fake import twilio_numbers  # noqa: F401 (a fixture, shared)
 
 
+def _database_order(item: pytest.Item) -> int:
+    """0 for a test in a transaction rolled back at its end, 1 for a test whose writes are
+    committed (the tables are emptied when it ends), 2 for a test without the database."""
+    names = set(getattr(item, "fixturenames", ()))
+    marker = item.get_closest_marker("django_db")
+    if marker is not None:
+        kwargs = marker.kwargs
+        if kwargs.get("transaction") or kwargs.get("reset_sequences"):
+            return 1
+    if names & {"transactional_db", "live_server"}:
+        return 1
+    return 0 if marker is not None or "db" in names else 2
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Committing tests run after every rolled-back one, as pytest-django orders them.
+
+    pytest then regroups the tests by their session-scoped parameters (Playwright's
+    `browser_name`), which brought every browser test forward to the first test that opens a
+    page. Each of them empties the tables when it ends, the plan catalog and the rate table
+    included, so every rolled-back test after them loaded both again inside its own
+    transaction: half the time of the whole run. The sort is stable: the order within each
+    group stays.
+    """
+    items.sort(key=_database_order)
+
+
+def _catalog_load() -> bool:
+    """The plan catalog and the sample rate table, as their data migrations ship them, when the
+    database has none (a test that commits empties every table when it ends). True when
+    either was missing."""
+    from django.apps import apps
+
+    from subscriptions.models import Plan
+    from usage.models import Rate
+
+    missing = False
+    if not Plan.objects.exists():
+        migration = importlib.import_module("subscriptions.migrations.0002_catalog_and_settings")
+        migration.catalog_load(apps, None)
+        missing = True
+    if not Rate.objects.exists():
+        # The file is read once per process (usage.services.rates.sample_rate_table).
+        migration = importlib.import_module("usage.migrations.0003_sample_rates")
+        migration.sample_rates_load(apps, None)
+        missing = True
+    return missing
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """A database kept from an earlier run (--reuse-db) may have been left empty by a test
+    that commits: the catalog is loaded back once, committed, not once per test."""
+    with django_db_blocker.unblock():
+        _catalog_load()
+
+
 @pytest.fixture(autouse=True)
 def _ledger_stays_sound(request):
     """After every test that touched the database, the books must balance (check_ledger) and
@@ -47,19 +105,10 @@ def _catalog(request):
     if database is None:
         return
     request.getfixturevalue(database)
-    from django.apps import apps
-
-    from subscriptions.models import Plan
-
-    if not Plan.objects.exists():
-        migration = importlib.import_module("subscriptions.migrations.0002_catalog_and_settings")
-        migration.catalog_load(apps, None)
-    from usage.models import Rate
-
-    if not Rate.objects.exists():
-        # The file is read once per process (usage.services.rates.sample_rate_table).
-        migration = importlib.import_module("usage.migrations.0003_sample_rates")
-        migration.sample_rates_load(apps, None)
+    if _catalog_load() and _database_order(request.node) == 0:
+        # The order of pytest_collection_modifyitems was lost: every rolled-back test after
+        # this one would pay for the catalog again.
+        pytest.fail("a rolled-back test ran after a test that commits (see the test order)")
 
 
 @pytest.fixture(autouse=True)

@@ -2,11 +2,12 @@
 
 import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
 
 import pytest
+
+from tests.local_http import LocalHTTPServer
 
 
 class FakeTwilio:
@@ -55,9 +56,8 @@ class FakeTwilio:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.http = LocalHTTPServer(Handler)
+        self.url = self.http.url
 
     @property
     def accepted(self) -> list[dict]:
@@ -65,8 +65,7 @@ class FakeTwilio:
         return [request for request in self.requests if request["status"] == 201]
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.close()
 
 
 @pytest.fixture

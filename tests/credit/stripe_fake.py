@@ -59,11 +59,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import stripe
+
+from tests.local_http import LocalHTTPServer
 
 CARD = {"brand": "visa", "display_brand": "visa", "last4": "4242", "exp_month": 12}
 
@@ -123,13 +125,11 @@ class FakeStripe:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.http = LocalHTTPServer(Handler)
+        self.url = self.http.url
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.close()
 
     # --- Controls for tests ------------------------------------------------------------------
 

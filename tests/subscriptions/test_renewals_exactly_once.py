@@ -50,7 +50,7 @@ def _charges() -> int:
         return Transfer.objects.filter(kind=Transfer.Kind.SUBSCRIPTION_CHARGE).count()
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_sweeps_at_once_renew_each_of_1000_subscriptions_once():
     ids = _due_everywhere()
     barrier = threading.Barrier(2)
@@ -105,7 +105,7 @@ def _worker() -> subprocess.Popen:
 
 
 @pytest.mark.integration
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_in_the_middle_of_a_sweep_renews_each_once_when_restarted():
     ids = _due_everywhere()
     celery_app.conf.task_always_eager = False

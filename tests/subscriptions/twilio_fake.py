@@ -7,12 +7,13 @@ with twilio-python's own RequestValidator, as Twilio does."""
 
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from twilio.request_validator import RequestValidator
+
+from tests.local_http import LocalHTTPServer
 
 ACCOUNT_SID = "AC" + "2" * 32
 AUTH_TOKEN = "numbers-token-for-tests"
@@ -155,9 +156,8 @@ class FakeTwilioNumbers:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.http = LocalHTTPServer(Handler)
+        self.url = self.http.url
 
     @property
     def owned_numbers(self) -> set[str]:
@@ -168,8 +168,7 @@ class FakeTwilioNumbers:
         return f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{sid}"
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.close()
 
 
 def sign(url: str, params: dict) -> str:
