@@ -272,6 +272,7 @@ def test_renewals_of_the_next_30_days(org, owner, finance, login):
     page = main_of(login(finance).get(url(org)))
     assert figure(page, "renewals") == str(renewals.total)
     assert "2 features renew." in page
+    assert "Renewals in the next 30 days" in page
     assert f'href="/o/{org.slug}/features/calendar/"' in page
 
 
@@ -523,6 +524,7 @@ def test_the_page_reads_in_french(org, owner, finance, login, spend):
     assert figure(page, "company").replace("\N{NARROW NO-BREAK SPACE}", " ") in (
         "1 399,50\N{NO-BREAK SPACE}€",
     )
+    assert "Renouvellements d'ici 30 jours" in page
 
 
 # --- Queries ----------------------------------------------------------------------------------
