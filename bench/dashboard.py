@@ -9,9 +9,9 @@ next ones start measuring at once).
 
 For each page (overview, the previous complete month, this year), signed in as a finance
 member: p50 and p95 over REQUESTS requests through Django's test client (after a warm-up, DEBUG
-off and templates rendered as in production), the SQL queries of one request
-(CaptureQueriesContext), and how many times faster it is than the raw aggregation of the same
-numbers over usage_usagerecord (p50 against p50):
+off, templates rendered and start-up's objects frozen as in production), the SQL queries of one
+request (CaptureQueriesContext), and how many times faster it is than the raw aggregation of the
+same numbers over usage_usagerecord (p50 against p50):
 
 - month (the monthly report): totals by member, by category (the call's country, or SMS)
   and by day;
@@ -30,6 +30,7 @@ smaller or quicker run.
         BENCH_KEEPDB=1 make bench BENCH_ARGS=dashboard
 """
 
+import gc
 import io
 import os
 import statistics
@@ -52,6 +53,7 @@ from dashboard.periods import MONTH, YEAR, Period
 from organizations.models import Member, Organization
 from organizations.roles import Role
 from skypemgr import celery_app
+from skypemgr.startup import freeze_startup_objects
 from usage.models import UsageRecord
 
 RECORDS = int(os.environ.get("BENCH_DASHBOARD_RECORDS", "1000000"))
@@ -268,11 +270,15 @@ class _PageAnswered(Exception):
 
 @contextmanager
 def _as_in_production():
+    """DEBUG off, and what start-up loaded frozen, as the web server's process does
+    (skypemgr.wsgi)."""
     teardown_test_environment()
+    freeze_startup_objects()
     try:
         with override_settings(DEBUG=False, ALLOWED_HOSTS=["testserver"]):
             yield
     finally:
+        gc.unfreeze()
         setup_test_environment()
 
 
