@@ -525,6 +525,8 @@ def test_the_page_reads_in_french(org, owner, finance, login, spend):
         "1 399,50\N{NO-BREAK SPACE}€",
     )
     assert "Renouvellements d'ici 30 jours" in page
+    # La recharge: feminine.
+    assert figure(page, "auto-recharge") == "Désactivée"
 
 
 # --- Queries ----------------------------------------------------------------------------------
