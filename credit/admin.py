@@ -18,19 +18,13 @@ from credit.models import Account, CreditSettings, Purchase, StripeEvent, Transf
 from credit.services.attention import PaymentNotCredited, purchase_attention_clear
 from credit.services.corrections import transfer_reverse, transfer_reversed_so_far
 from credit.services.purchases import purchase_bank_transfer_confirm
+from organizations.admin import ReadOnly
 from skypemgr.errors import ApplicationError
 from skypemgr.forms import form_error
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
+    pass
 
 
 def _staff(request) -> str:

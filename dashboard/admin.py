@@ -8,12 +8,12 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
-from credit.admin import ReadOnlyAdmin
 from dashboard.models import ExportJob, ReportSchedule, ReportScheduleSend
+from organizations.admin import ReadOnly
 
 
 @admin.register(ExportJob)
-class ExportJobAdmin(ReadOnlyAdmin):
+class ExportJobAdmin(ReadOnly, admin.ModelAdmin):
     list_display = (
         "created_at",
         "organization",
@@ -44,25 +44,16 @@ class ExportJobAdmin(ReadOnlyAdmin):
         return filesizeformat(job.file_size) if job.file_size else "—"
 
 
-class ReportScheduleSendInline(admin.TabularInline):
+class ReportScheduleSendInline(ReadOnly, admin.TabularInline):
     model = ReportScheduleSend
     fields = ("month", "created_at")
     readonly_fields = fields
     ordering = ("-month",)
     extra = 0
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(ReportSchedule)
-class ReportScheduleAdmin(ReadOnlyAdmin):
+class ReportScheduleAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("organization", "member", "active", "created_at")
     list_filter = ("active",)
     search_fields = ("organization__name", "organization__slug")

@@ -16,13 +16,9 @@ from organizations import extensions
 from organizations.models import AuditEvent, Member, Organization
 
 
-class MemberInline(admin.TabularInline):
-    model = Member
-    extra = 0
-    fields = ("display_name", "email", "role", "status", "joined_at")
-    readonly_fields = fields
-    show_change_link = True
-    can_delete = False
+class ReadOnly:
+    """For an admin or an inline that platform staff only read: what it shows is written by
+    the services, with their rules and audit events."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -32,6 +28,15 @@ class MemberInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class MemberInline(ReadOnly, admin.TabularInline):
+    model = Member
+    extra = 0
+    fields = ("display_name", "email", "role", "status", "joined_at")
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
 
 
 @admin.register(Organization)
@@ -72,33 +77,15 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("display_name", "organization", "role", "status", "email", "joined_at")
     list_filter = ("role", "status")
     search_fields = ("display_name", "email", "username", "organization__name")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("created_at", "organization", "actor_label", "verb", "target_label")
     list_filter = ("verb",)
     search_fields = ("actor_label", "verb", "target_label", "organization__name")
     readonly_fields = [field.name for field in AuditEvent._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
