@@ -35,8 +35,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     `browser_name`), which brought every browser test forward to the first test that opens a
     page. Each of them empties the tables when it ends, the plan catalog and the rate table
     included, so every rolled-back test after them loaded both again inside its own
-    transaction: half the time of the whole run. The sort is stable: the order within each
-    group stays.
+    transaction: three quarters of the whole run's time. The sort is stable: the order within
+    each group stays.
     """
     items.sort(key=_database_order)
 
